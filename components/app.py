@@ -1,0 +1,162 @@
+"""The what-is-my-pod app: Deployment, Service and a cookie-affinity Ingress.
+
+The object bodies are built by pure functions so that tests can read them without the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.config import AffinityConfig, AppConfig
+
+ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
+
+
+def app_labels(app: AppConfig) -> dict[str, str]:
+    return {"app": app.name}
+
+
+def deployment_name(app: AppConfig) -> str:
+    return f"{app.name}-deployment"
+
+
+def deployment_spec(app: AppConfig) -> dict[str, Any]:
+    """The tutorial's deployment.yml spec: replicas of the image, told their own pod name."""
+    labels = app_labels(app)
+    return {
+        "replicas": app.replicas,
+        "selector": {"matchLabels": labels},
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {
+                "containers": [
+                    {
+                        "name": app.name,
+                        "image": app.image,
+                        "ports": [{"containerPort": app.port}],
+                        "env": [
+                            {
+                                "name": "MY_POD_NAME",
+                                "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+                            }
+                        ],
+                    }
+                ]
+            },
+        },
+    }
+
+
+def service_spec(app: AppConfig) -> dict[str, Any]:
+    """The tutorial's svc.yml spec: a ClusterIP Service on the app's port."""
+    return {"ports": [{"port": app.port}], "selector": app_labels(app)}
+
+
+def ingress_annotations(affinity: AffinityConfig) -> dict[str, str]:
+    """The cookie-affinity annotations; every value is one the controller accepts."""
+    annotations = {
+        "affinity": "cookie",
+        "affinity-mode": affinity.mode,
+        "session-cookie-name": affinity.cookie_name,
+        "session-cookie-expires": str(affinity.expires),
+        "session-cookie-max-age": str(affinity.max_age),
+        "session-cookie-path": affinity.path,
+        "session-cookie-secure": "true" if affinity.secure else "false",
+        "session-cookie-change-on-failure": "true" if affinity.change_on_failure else "false",
+    }
+    if affinity.same_site is not None:
+        annotations["session-cookie-samesite"] = affinity.same_site
+    return {ANNOTATION_PREFIX + key: value for key, value in annotations.items()}
+
+
+def ingress_spec(app: AppConfig, ingress_class_name: str) -> dict[str, Any]:
+    """The tutorial's Ingress spec: `/` (Prefix) to the Service, on the app's host if it has one."""
+    rule: dict[str, Any] = {
+        "http": {
+            "paths": [
+                {
+                    "path": "/",
+                    "pathType": "Prefix",
+                    "backend": {"service": {"name": app.name, "port": {"number": app.port}}},
+                }
+            ]
+        }
+    }
+    if app.host is not None:
+        rule = {"host": app.host, **rule}
+    return {"ingressClassName": ingress_class_name, "rules": [rule]}
+
+
+def app_url(host: str | None, load_balancer_address: str) -> str:
+    return f"http://{host or load_balancer_address}"
+
+
+@dataclass(frozen=True)
+class StickyAppArgs:
+    app: AppConfig
+    affinity: AffinityConfig
+    ingress_class_name: pulumi.Input[str]
+    load_balancer_address: pulumi.Input[str]
+    # The Ingress waits for these: the controller's admission webhook rejects it until ready.
+    ingress_waits_for: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+class StickyApp(pulumi.ComponentResource):
+    """what-is-my-pod behind an Ingress that pins each client to one pod with a cookie."""
+
+    url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: StickyAppArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("sticky-sessions:index:StickyApp", name, None, opts)
+        app = args.app
+        child = pulumi.ResourceOptions(parent=self)
+        namespace_name: pulumi.Input[str] = app.namespace
+        if app.namespace != "default":
+            namespace = k8s.core.v1.Namespace(
+                "namespace", metadata={"name": app.namespace}, opts=child
+            )
+            namespace_name = namespace.metadata["name"]
+
+        def metadata(object_name: str, **extra: Any) -> dict[str, Any]:
+            return {
+                "name": object_name,
+                "namespace": namespace_name,
+                "labels": app_labels(app),
+                **extra,
+            }
+
+        self.deployment = k8s.apps.v1.Deployment(
+            "deployment",
+            metadata=metadata(deployment_name(app)),
+            spec=deployment_spec(app),
+            opts=child,
+        )
+        self.service = k8s.core.v1.Service(
+            "service", metadata=metadata(app.name), spec=service_spec(app), opts=child
+        )
+        self.ingress = k8s.networking.v1.Ingress(
+            "ingress",
+            metadata=metadata(app.name, annotations=ingress_annotations(args.affinity)),
+            spec=pulumi.Output.from_input(args.ingress_class_name).apply(
+                lambda class_name: ingress_spec(app, class_name)
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(args.ingress_waits_for),
+            ),
+        )
+        self.namespace = pulumi.Output.from_input(namespace_name)
+        self.cookie_name = pulumi.Output.from_input(args.affinity.cookie_name)
+        self.url = pulumi.Output.from_input(args.load_balancer_address).apply(
+            lambda address: app_url(app.host, address)
+        )
+        self.register_outputs(
+            {"url": self.url, "appNamespace": self.namespace, "cookieName": self.cookie_name}
+        )

@@ -1,0 +1,371 @@
+"""Run the Pulumi program offline: the stack's config as the CLI passes it, and Pulumi mocks.
+
+The one mocks module of the project: the tests and the offline preview both run the program
+through `run_program`, so what they show is what `pulumi up` would be asked to declare.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# Documentation values (RFC 5737, a placeholder id): nothing here looks like a real credential.
+LOAD_BALANCER_IP = "203.0.113.10"
+PLACEHOLDER_SERVICE_NAME = "0" * 32
+PLACEHOLDER_KUBECONFIG = "offline-placeholder: not a kubeconfig"
+PLACEHOLDER_SECRET = "offline-placeholder-secret"
+SERVICE_NAME_ENV = "OVH_CLOUD_PROJECT_SERVICE"
+
+
+class StackNotFound(Exception):
+    """The stack has no Pulumi.<stack>.yaml beside Pulumi.yaml."""
+
+
+class BadOverride(Exception):
+    """A --set override that is not `project:key[.path]=value`."""
+
+
+@dataclass(frozen=True)
+class CliConfig:
+    """What the Pulumi CLI hands a program: every value a string, and the keys that are secret."""
+
+    project: str
+    stack: str
+    values: dict[str, str]
+    secret_keys: frozenset[str]
+
+
+def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+_PATH_PART = re.compile(r'\.?([^.\[\]"]+)|\["([^"]*)"\]')
+
+
+def _path_parts(key: str) -> tuple[str, list[str]]:
+    """`ns:top.a["b.c"]` -> (`ns:top`, [`a`, `b.c`]), as `pulumi config set --path` reads it."""
+    namespace, sep, rest = key.partition(":")
+    match = re.match(r"[^.\[]+", rest)
+    if not sep or not namespace or match is None:
+        raise BadOverride(
+            f"{key!r}: expected <namespace>:<key>[.path], e.g. sticky-sessions:app.replicas"
+        )
+    top, path, position = f"{namespace}:{match.group(0)}", [], match.end()
+    while position < len(rest):
+        part = _PATH_PART.match(rest, position)
+        if part is None or part.end() == position:
+            raise BadOverride(f"{key!r}: cannot read the path after {rest[:position]!r}")
+        path.append(part.group(1) if part.group(1) is not None else part.group(2))
+        position = part.end()
+    return top, path
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`KEY=VALUE`, VALUE parsed as JSON when it parses, else kept as a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise BadOverride(f"{text!r}: expected KEY=VALUE, e.g. sticky-sessions:app.replicas=5")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key, value
+
+
+def _set_path(values: dict[str, Any], key: str, value: Any) -> None:
+    top, path = _path_parts(key)
+    if not path:
+        values[top] = value
+        return
+    node = values.get(top)
+    if not isinstance(node, dict):
+        node = {}
+    values[top] = node
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[path[-1]] = value
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _without_secrets(value: Any) -> tuple[Any, bool]:
+    """Replace `{secure: ...}` ciphertexts with a placeholder; say whether there were any."""
+    if _is_secure(value):
+        return PLACEHOLDER_SECRET, True
+    if isinstance(value, dict):
+        found = False
+        cleaned = {}
+        for key, item in value.items():
+            cleaned[key], secret = _without_secrets(item)
+            found = found or secret
+        return cleaned, found
+    if isinstance(value, list):
+        items = [_without_secrets(item) for item in value]
+        return [item for item, _ in items], any(secret for _, secret in items)
+    return value, False
+
+
+def _as_cli_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def cli_config(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    project_dir: Path = PROJECT_DIR,
+) -> CliConfig:
+    """Pulumi.yaml defaults, replaced key by key by Pulumi.<stack>.yaml, then the overrides."""
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        known = ", ".join(available_stacks(project_dir)) or "none"
+        raise StackNotFound(
+            f"no stack {stack!r}: there is no {stack_file.name} (stacks here: {known})"
+        )
+    name = project["name"]
+    merged: dict[str, Any] = {}
+    for key, declaration in (project.get("config") or {}).items():
+        full_key = key if ":" in key else f"{name}:{key}"
+        if isinstance(declaration, dict) and "default" in declaration:
+            merged[full_key] = declaration["default"]
+        elif not isinstance(declaration, dict):
+            merged[full_key] = declaration
+    merged.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+    for key, value in (overrides or {}).items():
+        _set_path(merged, key, value)
+    values, secret_keys = {}, set()
+    for key, value in merged.items():
+        cleaned, secret = _without_secrets(value)
+        values[key] = _as_cli_string(cleaned)
+        if secret:
+            secret_keys.add(key)
+    return CliConfig(name, stack, values, frozenset(secret_keys))
+
+
+@dataclass
+class Registration:
+    """One resource the program declared (or read), with what the engine would have been told."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    state: dict[str, Any]
+    dependencies: list[str]
+    provider: str
+    protect: bool
+    read: bool = False
+
+    @property
+    def provider_urn(self) -> str:
+        """The URN of the provider instance (a provider reference is `<urn>::<id>`)."""
+        return self.provider.rsplit("::", 1)[0]
+
+
+@dataclass
+class ProgramRun:
+    config: CliConfig
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: frozenset[str] = frozenset()
+    logs: list[tuple[str, str]] = field(default_factory=list)
+    error: BaseException | None = None
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registration:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one {type_} {name or ''}, found {len(found)}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def warnings(self) -> list[str]:
+        return [message for level, message in self.logs if level == "WARNING"]
+
+
+def _fake_id(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+
+class OfflineMocks:
+    """What the providers would answer: the inputs echoed, plus the outputs the program reads."""
+
+    def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == "ovh:CloudProject/kube:Kube":
+            state |= {"kubeconfig": PLACEHOLDER_KUBECONFIG, "status": "READY"}
+            return _fake_id(args.name), state
+        if args.typ == "kubernetes:helm.sh/v3:Release":
+            state["status"] = {
+                "name": args.inputs.get("name"),
+                "namespace": args.inputs.get("namespace"),
+                "chart": args.inputs.get("chart"),
+                "version": args.inputs.get("version"),
+                "status": "deployed",
+                "revision": 1,
+            }
+            return f"{args.inputs.get('namespace')}/{args.inputs.get('name')}", state
+        if args.typ == "kubernetes:core/v1:Service" and args.resource_id:
+            namespace, _, name = args.resource_id.partition("/")
+            state |= {
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"type": "LoadBalancer"},
+                "status": {"loadBalancer": {"ingress": [{"ip": LOAD_BALANCER_IP}]}},
+            }
+            return args.resource_id, state
+        metadata = args.inputs.get("metadata") or {}
+        if args.typ.startswith("kubernetes:") and metadata.get("name"):
+            namespace = metadata.get("namespace")
+            return f"{namespace}/{metadata['name']}" if namespace else metadata["name"], state
+        return _fake_id(args.name), state
+
+    def call(self, args: Any) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+class _LogRecorder(logging.Handler):
+    def __init__(self, logs: list[tuple[str, str]]) -> None:
+        super().__init__(logging.DEBUG)
+        self.logs = logs
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.logs.append((record.levelname, record.getMessage()))
+
+
+@contextlib.contextmanager
+def _environment(extra: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_program(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    project_dir: Path = PROJECT_DIR,
+) -> ProgramRun:
+    """Run __main__.py of `project_dir` under mocks with the stack's config; never raises for
+    the program's own errors (they are in `ProgramRun.error`).
+
+    Without an OVHcloud project id in the config or the environment, a placeholder is used so
+    that a stack can be shown without a cloud account.
+    """
+    import pulumi
+    from pulumi.runtime import mocks as pulumi_mocks
+    from pulumi.runtime import rpc, settings
+    from pulumi.runtime.proto import resource_pb2
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    config = cli_config(stack, overrides, project_dir)
+    run = ProgramRun(config)
+
+    class RecordingMonitor(pulumi_mocks.MockMonitor):
+        def _record(self, request: Any, response: Any, read: bool) -> None:
+            urn = response.urn
+            registered = self.resources.get(urn)
+            properties = request.properties if read else request.object
+            run.resources.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=urn,
+                    parent=request.parent,
+                    custom=read or bool(request.custom),
+                    inputs=rpc.deserialize_properties(properties),
+                    state=dict(registered.state) if registered else {},
+                    dependencies=list(getattr(request, "dependencies", [])),
+                    provider=request.provider,
+                    protect=bool(getattr(request, "protect", False)),
+                    read=read,
+                )
+            )
+
+        def RegisterResource(self, request: Any) -> Any:
+            response = super().RegisterResource(request)
+            if request.type != "pulumi:pulumi:Stack":
+                self._record(request, response, read=False)
+            return response
+
+        def ReadResource(self, request: Any) -> Any:
+            response = super().ReadResource(request)
+            self._record(request, response, read=True)
+            return resource_pb2.ReadResourceResponse(
+                urn=response.urn, properties=response.properties
+            )
+
+    logger = logging.getLogger(f"sticky-sessions.offline.{id(run)}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(_LogRecorder(run.logs))
+
+    extra_env = dict(environ or {})
+    if not os.environ.get(SERVICE_NAME_ENV) and SERVICE_NAME_ENV not in extra_env:
+        extra_env[SERVICE_NAME_ENV] = PLACEHOLDER_SERVICE_NAME
+
+    settings.set_root_resource(None)
+    pulumi.runtime.set_all_config(config.values, sorted(config.secret_keys))
+    pulumi_mocks.set_mocks(
+        OfflineMocks(),
+        project=config.project,
+        stack=stack,
+        preview=False,
+        logger=logger,
+        monitor=RecordingMonitor(OfflineMocks()),
+    )
+    root = settings.get_root_resource()
+    main = project_dir / "__main__.py"
+
+    async def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+        for name, value in root.outputs.items():
+            output = pulumi.Output.from_input(value)
+            run.outputs[name] = await output.future()
+            if await output.is_secret():
+                run.secret_outputs |= {name}
+
+    sys.path.insert(0, str(project_dir))
+    try:
+        with _environment(extra_env):
+            _sync_await(run_pulumi_func(program))
+    except Exception as error:  # the program's own failure is a result, not a crash of the runner
+        run.error = error
+    finally:
+        sys.path.remove(str(project_dir))
+        pulumi.runtime.set_all_config({}, [])
+    return run
