@@ -120,7 +120,7 @@ class StickyApp(pulumi.ComponentResource):
         namespace_name: pulumi.Input[str] = app.namespace
         if app.namespace != "default":
             namespace = k8s.core.v1.Namespace(
-                "namespace", metadata={"name": app.namespace}, opts=child
+                f"{name}-namespace", metadata={"name": app.namespace}, opts=child
             )
             namespace_name = namespace.metadata["name"]
 
@@ -133,16 +133,16 @@ class StickyApp(pulumi.ComponentResource):
             }
 
         self.deployment = k8s.apps.v1.Deployment(
-            "deployment",
+            f"{name}-deployment",
             metadata=metadata(deployment_name(app)),
             spec=deployment_spec(app),
             opts=child,
         )
         self.service = k8s.core.v1.Service(
-            "service", metadata=metadata(app.name), spec=service_spec(app), opts=child
+            f"{name}-service", metadata=metadata(app.name), spec=service_spec(app), opts=child
         )
         self.ingress = k8s.networking.v1.Ingress(
-            "ingress",
+            f"{name}-ingress",
             metadata=metadata(app.name, annotations=ingress_annotations(args.affinity)),
             spec=pulumi.Output.from_input(args.ingress_class_name).apply(
                 lambda class_name: ingress_spec(app, class_name)

@@ -31,7 +31,7 @@ class OvhCluster(pulumi.ComponentResource):
         protected = pulumi.ResourceOptions(parent=self, protect=cluster.protect)
 
         self.kube = cloudproject.Kube(
-            "kube",
+            f"{name}-kube",
             service_name=cluster.service_name,
             name=cluster.name,
             region=cluster.region,
@@ -41,7 +41,7 @@ class OvhCluster(pulumi.ComponentResource):
             opts=protected,
         )
         self.node_pool = cloudproject.KubeNodePool(
-            "node-pool",
+            f"{name}-node-pool",
             service_name=cluster.service_name,
             kube_id=self.kube.id,
             name=pool.name,
@@ -60,7 +60,7 @@ class OvhCluster(pulumi.ComponentResource):
         self.region = self.kube.region
         self.kubernetes_version = self.kube.version
         self.provider = k8s.Provider(
-            "kubernetes",
+            f"{name}-kubernetes",
             kubeconfig=self.kubeconfig,
             # Only a new cluster replaces the provider; a rotated or reset kubeconfig updates it.
             cluster_identifier=self.kube.id,

@@ -62,12 +62,12 @@ class IngressController(pulumi.ComponentResource):
         pulumi.log.warn(RETIREMENT_WARNING, resource=self)
 
         namespace = k8s.core.v1.Namespace(
-            "namespace",
+            f"{name}-namespace",
             metadata={"name": args.namespace},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.release = k8s.helm.v3.Release(
-            "release",
+            f"{name}-release",
             # A fixed name: without it Helm adds a random suffix to every object the chart renders.
             name=RELEASE_NAME,
             chart=CHART,
@@ -80,7 +80,7 @@ class IngressController(pulumi.ComponentResource):
         )
         status = self.release.status
         service = k8s.core.v1.Service.get(
-            "controller-service",
+            f"{name}-controller-service",
             pulumi.Output.concat(status.namespace, "/", status.name, "-controller"),
             opts=pulumi.ResourceOptions(parent=self),
         )

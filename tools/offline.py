@@ -170,6 +170,7 @@ class Registration:
     type: str
     name: str
     urn: str
+    id: str
     parent: str
     custom: bool
     inputs: dict[str, Any]
@@ -305,6 +306,7 @@ def run_program(
                     type=request.type,
                     name=request.name,
                     urn=urn,
+                    id=registered.id if registered else "",
                     parent=request.parent,
                     custom=read or bool(request.custom),
                     inputs=rpc.deserialize_properties(properties),
@@ -369,3 +371,28 @@ def run_program(
         sys.path.remove(str(project_dir))
         pulumi.runtime.set_all_config({}, [])
     return run
+
+
+def plain(value: Any) -> Any:
+    """Engine values as YAML would hold them: protobuf sends every number as a float."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def kubernetes_objects(run: ProgramRun) -> list[Registration]:
+    """The Kubernetes objects the program declares itself (not Helm releases, not reads)."""
+    return [
+        r
+        for r in run.resources
+        if r.type.startswith("kubernetes:") and not r.read and "apiVersion" in r.inputs
+    ]
+
+
+def manifest(registration: Registration) -> dict[str, Any]:
+    """The Kubernetes manifest a declared object stands for, as `kubectl apply` would take it."""
+    return plain(registration.inputs)

@@ -1,0 +1,172 @@
+"""The what-is-my-pod app: the tutorial's manifests, the cookie annotations, the dependencies."""
+
+import pytest
+
+from components.app import ANNOTATION_PREFIX, ingress_annotations
+from components.config import AffinityConfig
+from tests.conftest import run_ok
+from tools.offline import LOAD_BALANCER_IP, ProgramRun, manifest
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+# The tutorial's ingress-session-affinity.yml annotations, verbatim.
+TUTORIAL_ANNOTATIONS = {
+    "nginx.ingress.kubernetes.io/affinity": "cookie",
+    "nginx.ingress.kubernetes.io/session-cookie-name": "stickounet",
+    "nginx.ingress.kubernetes.io/session-cookie-expires": "172800",
+    "nginx.ingress.kubernetes.io/session-cookie-max-age": "172800",
+}
+
+
+def test_deployment_is_the_tutorials(dev: ProgramRun) -> None:
+    deployment = manifest(dev.one(DEPLOYMENT))
+    assert deployment["metadata"]["name"] == "what-is-my-pod-deployment"
+    assert deployment["metadata"]["labels"] == {"app": "what-is-my-pod"}
+    spec = deployment["spec"]
+    assert spec["replicas"] == 3
+    assert spec["selector"] == {"matchLabels": {"app": "what-is-my-pod"}}
+    assert spec["template"]["metadata"]["labels"] == {"app": "what-is-my-pod"}
+    [container] = spec["template"]["spec"]["containers"]
+    assert container["name"] == "what-is-my-pod"
+    assert container["image"] == "ovhplatform/what-is-my-pod:1.0.1"
+    assert container["ports"] == [{"containerPort": 8080}]
+    assert container["env"] == [
+        {"name": "MY_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+    ]
+
+
+def test_service_is_the_tutorials(dev: ProgramRun) -> None:
+    service = manifest(dev.one(SERVICE, "app-service"))
+    assert service["metadata"]["name"] == "what-is-my-pod"
+    assert service["metadata"]["namespace"] == "default"
+    assert service["metadata"]["labels"] == {"app": "what-is-my-pod"}
+    assert service["spec"] == {"ports": [{"port": 8080}], "selector": {"app": "what-is-my-pod"}}
+
+
+def test_ingress_carries_the_tutorials_annotations_and_a_class_name(dev: ProgramRun) -> None:
+    ingress = manifest(dev.one(INGRESS))
+    annotations = ingress["metadata"]["annotations"]
+    assert TUTORIAL_ANNOTATIONS.items() <= annotations.items()
+    assert "kubernetes.io/ingress.class" not in annotations  # deprecated: spec.ingressClassName
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["rules"] == [
+        {
+            "http": {
+                "paths": [
+                    {
+                        "path": "/",
+                        "pathType": "Prefix",
+                        "backend": {
+                            "service": {"name": "what-is-my-pod", "port": {"number": 8080}}
+                        },
+                    }
+                ]
+            }
+        }
+    ]
+
+
+def test_ingress_waits_for_the_controller_release(stack_run: ProgramRun) -> None:
+    assert stack_run.one(RELEASE).urn in stack_run.one(INGRESS).dependencies
+
+
+def test_deployment_and_service_deploy_in_parallel_with_the_controller(
+    stack_run: ProgramRun,
+) -> None:
+    release = stack_run.one(RELEASE).urn
+    assert release not in stack_run.one(DEPLOYMENT).dependencies
+    assert release not in stack_run.one(SERVICE, "app-service").dependencies
+
+
+def test_prod_runs_more_replicas_with_a_persistent_lax_cookie(prod: ProgramRun) -> None:
+    assert manifest(prod.one(DEPLOYMENT))["spec"]["replicas"] >= 3
+    annotations = manifest(prod.one(INGRESS))["metadata"]["annotations"]
+    assert annotations[ANNOTATION_PREFIX + "affinity-mode"] == "persistent"
+    assert annotations[ANNOTATION_PREFIX + "session-cookie-samesite"] == "Lax"
+
+
+def test_app_config_reaches_every_manifest() -> None:
+    run = run_ok(
+        app={
+            "name": "echo",
+            "namespace": "sticky",
+            "image": "registry.example.com/echo@sha256:" + "a" * 64,
+            "replicas": 5,
+            "port": 9000,
+            "host": "sticky.example.com",
+        }
+    )
+    namespace = manifest(run.one("kubernetes:core/v1:Namespace", "app-namespace"))
+    assert namespace["metadata"]["name"] == "sticky"
+    deployment = manifest(run.one(DEPLOYMENT))
+    assert deployment["metadata"] == {
+        "name": "echo-deployment",
+        "namespace": "sticky",
+        "labels": {"app": "echo"},
+    }
+    assert deployment["spec"]["replicas"] == 5
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"].endswith("@sha256:" + "a" * 64)
+    assert container["ports"] == [{"containerPort": 9000}]
+    service = manifest(run.one(SERVICE, "app-service"))
+    assert service["spec"]["ports"] == [{"port": 9000}]
+    [rule] = manifest(run.one(INGRESS))["spec"]["rules"]
+    assert rule["host"] == "sticky.example.com"
+    assert rule["http"]["paths"][0]["backend"]["service"] == {
+        "name": "echo",
+        "port": {"number": 9000},
+    }
+    assert run.outputs["url"] == "http://sticky.example.com"
+    assert run.outputs["appNamespace"] == "sticky"
+
+
+def test_default_namespace_is_not_declared_by_the_app(dev: ProgramRun) -> None:
+    names = [manifest(r)["metadata"]["name"] for r in dev.of_type("kubernetes:core/v1:Namespace")]
+    assert names == ["ingress-nginx"]
+
+
+def test_affinity_config_reaches_the_annotations() -> None:
+    run = run_ok(
+        affinity={
+            "cookieName": "route",
+            "expires": 0,
+            "maxAge": 3600,
+            "path": "/shop",
+            "sameSite": "none",
+            "secure": True,
+            "mode": "persistent",
+            "changeOnFailure": True,
+        }
+    )
+    annotations = manifest(run.one(INGRESS))["metadata"]["annotations"]
+    expected = {
+        "affinity": "cookie",
+        "affinity-mode": "persistent",
+        "session-cookie-name": "route",
+        "session-cookie-expires": "0",
+        "session-cookie-max-age": "3600",
+        "session-cookie-path": "/shop",
+        "session-cookie-samesite": "None",
+        "session-cookie-secure": "true",
+        "session-cookie-change-on-failure": "true",
+    }
+    assert annotations == {ANNOTATION_PREFIX + k: v for k, v in expected.items()}
+    assert run.outputs["cookieName"] == "route"
+
+
+def test_no_samesite_annotation_unless_configured() -> None:
+    annotations = ingress_annotations(AffinityConfig())
+    assert ANNOTATION_PREFIX + "session-cookie-samesite" not in annotations
+    assert all(isinstance(value, str) for value in annotations.values())
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [(None, f"http://{LOAD_BALANCER_IP}"), ("a.example.com", "http://a.example.com")],
+)
+def test_url_uses_the_host_when_there_is_one(host: str | None, url: str) -> None:
+    run = run_ok(app={"host": host} if host else {})
+    assert run.outputs["url"] == url

@@ -1,0 +1,100 @@
+"""The ingress-nginx Helm release, its namespace, and the load balancer address it yields."""
+
+import pytest
+
+from components.config import IngressConfig
+from components.ingress import (
+    INGRESS_CLASS_NAME,
+    controller_values,
+    load_balancer_address,
+)
+from tests.conftest import run_ok
+from tools.offline import LOAD_BALANCER_IP, ProgramRun, plain
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+SERVICE = "kubernetes:core/v1:Service"
+
+
+def test_release_is_named_exactly_and_pins_the_final_chart(dev: ProgramRun) -> None:
+    release = dev.one(RELEASE).inputs
+    assert release["name"] == "ingress-nginx"  # no random suffix on every rendered name
+    assert release["chart"] == "ingress-nginx"
+    assert release["version"] == "4.15.1"
+    assert release["repositoryOpts"] == {"repo": "https://kubernetes.github.io/ingress-nginx"}
+
+
+def test_release_goes_into_its_own_namespace_which_the_stack_creates(dev: ProgramRun) -> None:
+    namespace = dev.one(NAMESPACE, "ingress-namespace")
+    assert namespace.inputs["metadata"]["name"] == "ingress-nginx"
+    release = dev.one(RELEASE)
+    assert release.inputs["namespace"] == "ingress-nginx"
+    assert namespace.urn in release.dependencies
+
+
+def test_config_reaches_the_release() -> None:
+    run = run_ok(
+        ingress={
+            "chartVersion": "4.15.0",
+            "namespace": "edge",
+            "replicas": 3,
+            "externalTrafficPolicy": "Local",
+            "serviceAnnotations": {"loadbalancer.ovhcloud.com/flavor": "medium"},
+        }
+    )
+    release = run.one(RELEASE).inputs
+    assert release["version"] == "4.15.0"
+    assert release["namespace"] == "edge"
+    controller = plain(release["values"])["controller"]
+    assert controller["replicaCount"] == 3
+    assert controller["service"]["externalTrafficPolicy"] == "Local"
+    assert controller["service"]["annotations"] == {"loadbalancer.ovhcloud.com/flavor": "medium"}
+
+
+def test_controller_serves_the_nginx_class_and_refuses_snippets() -> None:
+    values = controller_values(IngressConfig())
+    controller = values["controller"]
+    assert controller["ingressClassResource"]["name"] == INGRESS_CLASS_NAME == "nginx"
+    assert controller["allowSnippetAnnotations"] is False
+    assert controller["admissionWebhooks"]["enabled"] is True
+    assert controller["service"]["type"] == "LoadBalancer"
+
+
+def test_controller_service_is_looked_up_from_the_release_status(dev: ProgramRun) -> None:
+    lookup = dev.one(SERVICE, "ingress-controller-service")
+    assert lookup.read
+    assert lookup.id == "ingress-nginx/ingress-nginx-controller"
+
+
+def test_load_balancer_address_and_ingress_class_are_outputs(stack_run: ProgramRun) -> None:
+    assert stack_run.outputs["loadBalancerAddress"] == LOAD_BALANCER_IP
+    assert stack_run.outputs["ingressClassName"] == "nginx"
+
+
+@pytest.mark.parametrize(
+    ("status", "address"),
+    [
+        ({"load_balancer": {"ingress": [{"ip": "198.51.100.7"}]}}, "198.51.100.7"),
+        ({"load_balancer": {"ingress": [{"hostname": "lb.example.net"}]}}, "lb.example.net"),
+        ({"loadBalancer": {"ingress": [{"ip": "198.51.100.8", "hostname": "x"}]}}, "198.51.100.8"),
+        (
+            {"load_balancer": {"ingress": [{}, {"hostname": "second.example.net"}]}},
+            "second.example.net",
+        ),
+    ],
+    ids=["ip", "hostname only", "ip before hostname", "first entry with an address"],
+)
+def test_load_balancer_address_prefers_the_ip_then_the_hostname(status: dict, address: str) -> None:
+    assert load_balancer_address(status) == address
+
+
+@pytest.mark.parametrize("status", [None, {}, {"load_balancer": {"ingress": []}}])
+def test_a_service_without_an_address_is_an_error_not_an_empty_url(status: dict | None) -> None:
+    with pytest.raises(ValueError, match="no load balancer address"):
+        load_balancer_address(status)
+
+
+def test_retirement_is_warned_once_per_run(stack_run: ProgramRun) -> None:
+    warnings = [w for w in stack_run.warnings() if "retired upstream" in w]
+    assert len(warnings) == 1
+    assert "4.15.1" in warnings[0] and "security fixes" in warnings[0]

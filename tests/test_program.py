@@ -1,0 +1,87 @@
+"""The whole program on the real stack files: its outputs and every object it declares."""
+
+import kubernetes_validate
+import pytest
+
+from components.config import SUPPORTED_KUBERNETES_VERSIONS
+from tests.conftest import run_ok
+from tools.offline import LOAD_BALANCER_IP, ProgramRun, kubernetes_objects, manifest
+
+OUTPUTS = {
+    "url",
+    "loadBalancerAddress",
+    "kubeconfig",
+    "clusterId",
+    "clusterName",
+    "region",
+    "kubernetesVersion",
+    "ingressClassName",
+    "appNamespace",
+    "cookieName",
+}
+
+
+def test_outputs_are_the_documented_contract(stack_run: ProgramRun) -> None:
+    assert set(stack_run.outputs) == OUTPUTS
+    assert stack_run.secret_outputs == {"kubeconfig"}
+
+
+def test_outputs_hold_the_stacks_values(dev: ProgramRun) -> None:
+    outputs = dev.outputs
+    assert outputs["url"] == f"http://{LOAD_BALANCER_IP}"
+    assert outputs["loadBalancerAddress"] == LOAD_BALANCER_IP
+    assert outputs["clusterName"] == "sticky-dev"
+    assert outputs["clusterId"] == dev.one("ovh:CloudProject/kube:Kube").id
+    assert outputs["region"] == "GRA9"
+    assert outputs["kubernetesVersion"] == "1.34"
+    assert outputs["ingressClassName"] == "nginx"
+    assert outputs["appNamespace"] == "default"
+    assert outputs["cookieName"] == "stickounet"
+
+
+def test_prod_cluster_is_named_after_its_stack(prod: ProgramRun) -> None:
+    assert prod.outputs["clusterName"] == "sticky-prod"
+
+
+def test_components_parent_their_children(stack_run: ProgramRun) -> None:
+    components = {r.urn: r for r in stack_run.resources if r.type.startswith("sticky-sessions:")}
+    assert {r.type for r in components.values()} == {
+        "sticky-sessions:index:OvhCluster",
+        "sticky-sessions:index:IngressController",
+        "sticky-sessions:index:StickyApp",
+    }
+    for resource in stack_run.resources:
+        if resource.urn not in components:
+            assert resource.parent in components, resource.name
+
+
+def _objects(run: ProgramRun) -> list[dict]:
+    objects = [manifest(r) for r in kubernetes_objects(run)]
+    assert {o["kind"] for o in objects} >= {"Namespace", "Deployment", "Service", "Ingress"}
+    return objects
+
+
+def test_every_object_validates_strictly_against_the_clusters_openapi_schema(
+    stack_run: ProgramRun,
+) -> None:
+    version = stack_run.outputs["kubernetesVersion"]
+    for obj in _objects(stack_run):
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+def test_objects_validate_on_every_supported_version(version: str) -> None:
+    run = run_ok(
+        cluster={"version": version},
+        app={"namespace": "sticky", "host": "sticky.example.com"},
+        affinity={"sameSite": "Strict", "secure": True},
+    )
+    for obj in _objects(run):
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_schema_validation_catches_a_misspelt_field(dev: ProgramRun) -> None:
+    deployment = manifest(dev.one("kubernetes:apps/v1:Deployment"))
+    deployment["spec"]["replica"] = 3
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, "1.34", strict=True)
