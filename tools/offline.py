@@ -29,6 +29,7 @@ PLACEHOLDER_SERVICE_NAME = "0" * 32
 PLACEHOLDER_KUBECONFIG = "offline-placeholder: not a kubeconfig"
 PLACEHOLDER_SECRET = "offline-placeholder-secret"
 SERVICE_NAME_ENV = "OVH_CLOUD_PROJECT_SERVICE"
+SECRET_MASK = "[secret]"
 
 
 class StackNotFound(Exception):
@@ -173,8 +174,7 @@ class Registration:
     id: str
     parent: str
     custom: bool
-    inputs: dict[str, Any]
-    state: dict[str, Any]
+    inputs: dict[str, Any]  # secret values replaced by SECRET_MASK
     dependencies: list[str]
     provider: str
     protect: bool
@@ -209,6 +209,19 @@ class ProgramRun:
 
     def warnings(self) -> list[str]:
         return [message for level, message in self.logs if level == "WARNING"]
+
+
+def _masked(value: Any) -> Any:
+    """A deserialized value with every secret (the engine's secret wrapper) replaced by a mask."""
+    from pulumi.runtime import rpc
+
+    if rpc.is_rpc_secret(value):
+        return SECRET_MASK
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 def _fake_id(name: str) -> str:
@@ -309,8 +322,7 @@ def run_program(
                     id=registered.id if registered else "",
                     parent=request.parent,
                     custom=read or bool(request.custom),
-                    inputs=rpc.deserialize_properties(properties),
-                    state=dict(registered.state) if registered else {},
+                    inputs=_masked(rpc.deserialize_properties(properties)),
                     dependencies=list(getattr(request, "dependencies", [])),
                     provider=request.provider,
                     protect=bool(getattr(request, "protect", False)),
@@ -374,11 +386,12 @@ def run_program(
 
 
 def plain(value: Any) -> Any:
-    """Engine values as YAML would hold them: protobuf sends every number as a float."""
+    """Engine values as YAML would hold them: protobuf sends every number as a float and keeps
+    no key order, so integral floats become ints and keys are sorted (stable diffs)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
+        return {key: plain(value[key]) for key in sorted(value)}
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value
@@ -395,4 +408,6 @@ def kubernetes_objects(run: ProgramRun) -> list[Registration]:
 
 def manifest(registration: Registration) -> dict[str, Any]:
     """The Kubernetes manifest a declared object stands for, as `kubectl apply` would take it."""
-    return plain(registration.inputs)
+    body = plain(registration.inputs)
+    head = {key: body.pop(key) for key in ("apiVersion", "kind", "metadata") if key in body}
+    return head | body

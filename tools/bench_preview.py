@@ -1,0 +1,64 @@
+"""Time the offline preview of a stack against importing the Pulumi SDK modules it needs.
+
+    python -m tools.bench_preview [--runs 9] [--stack dev]
+
+Runs both commands alternately (so that machine noise hits both alike), each in a fresh Python
+process, and prints both medians and their ratio. The preview's own work should be small next
+to the SDK imports: the target ratio is at most 1.3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+from tools.offline import PROJECT_DIR
+
+# The SDK modules the program uses. Both SDKs load submodules lazily on first attribute access,
+# so the baseline names the classes: that is what makes Python really import the modules.
+SDK_IMPORTS = (
+    "import pulumi; "
+    "from pulumi_kubernetes import Provider; "
+    "from pulumi_kubernetes.core.v1 import Namespace, Service; "
+    "from pulumi_kubernetes.apps.v1 import Deployment; "
+    "from pulumi_kubernetes.networking.v1 import Ingress; "
+    "from pulumi_kubernetes.helm.v3 import Release; "
+    "from pulumi_ovh.cloudproject import Kube, KubeNodePool"
+)
+TARGET_RATIO = 1.3
+
+
+def _seconds(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=PROJECT_DIR, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench_preview")
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--stack", default="dev")
+    args = parser.parse_args()
+    preview = [sys.executable, "-m", "tools.preview", "--stack", args.stack]
+    imports = [sys.executable, "-c", SDK_IMPORTS]
+    _seconds(preview)  # warm the file cache and __pycache__ once, unmeasured
+    _seconds(imports)
+    preview_times, import_times = [], []
+    for _ in range(args.runs):
+        preview_times.append(_seconds(preview))
+        import_times.append(_seconds(imports))
+    preview_median = statistics.median(preview_times)
+    import_median = statistics.median(import_times)
+    ratio = preview_median / import_median
+    print(f"preview of stack {args.stack}: median {preview_median:.3f} s over {args.runs} runs")
+    print(f"SDK imports alone:       median {import_median:.3f} s over {args.runs} runs")
+    verdict = "within" if ratio <= TARGET_RATIO else "OVER"
+    print(f"ratio: {ratio:.2f} ({verdict} the target of {TARGET_RATIO})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
