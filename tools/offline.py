@@ -6,6 +6,7 @@ through `run_program`, so what they show is what `pulumi up` would be asked to d
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -352,6 +353,9 @@ def run_program(
     if not os.environ.get(SERVICE_NAME_ENV) and SERVICE_NAME_ENV not in extra_env:
         extra_env[SERVICE_NAME_ENV] = PLACEHOLDER_SERVICE_NAME
 
+    # Each run gets its own event loop: a previous asyncio.run() leaves the thread without one.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     settings.set_root_resource(None)
     pulumi.runtime.set_all_config(config.values, sorted(config.secret_keys))
     pulumi_mocks.set_mocks(
@@ -382,6 +386,8 @@ def run_program(
     finally:
         sys.path.remove(str(project_dir))
         pulumi.runtime.set_all_config({}, [])
+        loop.close()
+        asyncio.set_event_loop(None)
     return run
 
 

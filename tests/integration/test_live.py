@@ -1,0 +1,98 @@
+"""Live: a real stack on OVHcloud, its stickiness checked, then destroyed.
+
+Runs only with the Pulumi CLI and OVHcloud credentials (it costs a real cluster for about
+15 minutes); skipped with the exact missing piece otherwise. Run it with:
+
+    OVH_ENDPOINT=ovh-eu OVH_APPLICATION_KEY=... OVH_APPLICATION_SECRET=... OVH_CONSUMER_KEY=... \\
+    OVH_CLOUD_PROJECT_SERVICE=<project id> venv/bin/python -m pytest -s tests/integration
+"""
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tools.check_affinity import EXIT_STICKY
+from tools.check_affinity import main as check_affinity
+from tools.offline import PROJECT_DIR
+
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt", "components")
+KEY_CREDENTIALS = ("OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY")
+OAUTH_CREDENTIALS = ("OVH_CLIENT_ID", "OVH_CLIENT_SECRET")
+
+
+def missing_piece() -> str | None:
+    if shutil.which("pulumi") is None:
+        return "the Pulumi CLI is not installed (no `pulumi` on PATH)"
+    if not os.environ.get("OVH_ENDPOINT"):
+        return "OVH_ENDPOINT is not set (e.g. ovh-eu)"
+    if not (
+        all(os.environ.get(k) for k in KEY_CREDENTIALS)
+        or all(os.environ.get(k) for k in OAUTH_CREDENTIALS)
+    ):
+        return (
+            "no OVHcloud credentials: set "
+            + ", ".join(KEY_CREDENTIALS)
+            + " or "
+            + ", ".join(OAUTH_CREDENTIALS)
+        )
+    if not os.environ.get("OVH_CLOUD_PROJECT_SERVICE"):
+        return "OVH_CLOUD_PROJECT_SERVICE (the Public Cloud project id) is not set"
+    return None
+
+
+pytestmark = pytest.mark.skipif(missing_piece() is not None, reason=missing_piece() or "")
+
+
+@pytest.fixture
+def live_stack(tmp_path: Path) -> Iterator[object]:
+    """An ephemeral stack on a local file backend, always destroyed and removed."""
+    from pulumi import automation as auto
+
+    work_dir = tmp_path / "project"
+    work_dir.mkdir()
+    for name in PROJECT_FILES:
+        source = PROJECT_DIR / name
+        copy = shutil.copytree if source.is_dir() else shutil.copy
+        copy(source, work_dir / name)
+    (tmp_path / "state").mkdir()
+    env = {
+        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24),
+    }
+    stack_name = f"live-{secrets.token_hex(3)}"
+    stack = auto.create_stack(
+        stack_name,
+        work_dir=str(work_dir),
+        opts=auto.LocalWorkspaceOptions(env_vars=env),
+    )
+    try:
+        # The dev stack's values (its Pulumi.dev.yaml is not this stack's file), on one node,
+        # set the way a user would: `pulumi config set --path`.
+        live_config = {
+            "sticky-sessions:cluster.name": "sticky-live-test",
+            "sticky-sessions:nodePool.desiredNodes": "1",
+            "sticky-sessions:nodePool.minNodes": "1",
+            "sticky-sessions:nodePool.maxNodes": "1",
+            "sticky-sessions:app.replicas": "3",
+        }
+        stack.set_all_config(
+            {key: auto.ConfigValue(value) for key, value in live_config.items()}, path=True
+        )
+        yield stack
+    finally:
+        try:
+            stack.destroy(on_output=print)
+        finally:
+            stack.workspace.remove_stack(stack_name)
+
+
+def test_a_real_stack_is_sticky(live_stack: object) -> None:
+    result = live_stack.up(on_output=print)
+    url = result.outputs["url"].value
+    cookie_name = result.outputs["cookieName"].value
+    assert result.outputs["kubeconfig"].secret
+    assert check_affinity([url, "--cookie-name", cookie_name, "--requests", "50"]) == EXIT_STICKY
