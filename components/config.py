@@ -7,8 +7,9 @@ default, so every value that reaches an annotation is checked here, before anyth
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -21,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 PROJECT = "sticky-sessions"
@@ -46,6 +48,7 @@ ANNOTATION_KEY = (
 COOKIE_NAME = r"^[A-Za-z0-9._~-]{1,64}$"
 EXACT_VERSION = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 SAME_SITE_VALUES = ("Strict", "Lax", "None")
+PROXY_PROTOCOL_ANNOTATION = "loadbalancer.openstack.org/proxy-protocol"
 
 
 class ConfigError(Exception):
@@ -76,6 +79,77 @@ class _Section(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", strict=True, alias_generator=to_camel, populate_by_name=True
     )
+
+
+CPU_QUANTITY = r"^([1-9][0-9]*m|[0-9]+(\.[0-9]{1,3})?)$"
+MEMORY_QUANTITY = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$"
+_MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_MEMORY_UNITS |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def memory_bytes(quantity: str) -> int:
+    """A Kubernetes memory quantity (as MEMORY_QUANTITY accepts it) in bytes."""
+    number = re.match(r"^[0-9]+", quantity)
+    assert number is not None, quantity
+    return int(number.group(0)) * _MEMORY_UNITS[quantity[number.end() :]]
+
+
+class ResourceRequests(_Section):
+    cpu: str = Field(pattern=CPU_QUANTITY, description="a CPU quantity such as 50m or 0.5")
+    memory: str = Field(
+        pattern=MEMORY_QUANTITY, description="a memory quantity such as 64Mi or 1Gi"
+    )
+
+
+class ResourceLimits(_Section):
+    memory: str | None = Field(
+        default=None, pattern=MEMORY_QUANTITY, description="a memory quantity such as 128Mi"
+    )
+
+
+class Resources(_Section):
+    """A container's requests and memory limit; no CPU limit (it throttles, it does not protect)."""
+
+    requests: ResourceRequests
+    limits: ResourceLimits = Field(default_factory=ResourceLimits)
+
+    def kubernetes_spec(self) -> dict[str, Any]:
+        """As a container's `resources` field."""
+        spec: dict[str, Any] = {"requests": self.requests.model_dump()}
+        if self.limits.memory is not None:
+            spec["limits"] = {"memory": self.limits.memory}
+        return spec
+
+    @model_validator(mode="after")
+    def _limit_covers_request(self) -> Resources:
+        limit = self.limits.memory
+        if limit is not None and memory_bytes(limit) < memory_bytes(self.requests.memory):
+            raise _problem(
+                "the memory limit must cover the memory request, got {got}",
+                key="limits.memory",
+                got=f"limit {limit} < request {self.requests.memory}",
+            )
+        return self
+
+
+# Defaults: what-is-my-pod is a small Go server; the controller's are the chart's own requests.
+APP_RESOURCES = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}}
+CONTROLLER_RESOURCES = {"requests": {"cpu": "100m", "memory": "90Mi"}, "limits": {}}
+
+
+def _over(defaults: dict[str, dict[str, str]]) -> Any:
+    """Set fields replace the defaults one by one: `resources.limits.memory` alone keeps the
+    default requests."""
+
+    def merge(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {key: dict(part) for key, part in defaults.items()}
+        for key, part in value.items():
+            merged[key] = {**merged.get(key, {}), **part} if isinstance(part, dict) else part
+        return merged
+
+    return merge
 
 
 class ClusterConfig(_Section):
@@ -155,21 +229,19 @@ class NodePoolConfig(_Section):
             raise _problem(
                 "needs minNodes <= desiredNodes <= maxNodes, got {got}",
                 key="desiredNodes",
-                value=desired,
                 got=f"{low} <= {desired} <= {high}",
             )
         if self.anti_affinity and high > 5:
             raise _problem(
                 "antiAffinity allows at most 5 nodes per pool, got maxNodes {got}",
                 key="maxNodes",
-                value=high,
                 got=high,
+                fix="5",
             )
         if self.autoscale and low == high:
             raise _problem(
                 "autoscale needs room to scale: minNodes ({got}) equals maxNodes",
                 key="maxNodes",
-                value=high,
                 got=low,
             )
         return self
@@ -205,6 +277,30 @@ class IngressConfig(_Section):
         default_factory=dict,
         description="a map of Kubernetes annotation keys to string values",
     )
+    load_balancer_flavor: Literal["small", "medium", "large"] | None = Field(
+        default=None, description="small, medium or large (the OVHcloud load balancer size)"
+    )
+    proxy_protocol: bool = Field(
+        default=False,
+        description="true or false: the load balancer sends PROXY protocol to the controller",
+    )
+    resources: Annotated[Resources, BeforeValidator(_over(CONTROLLER_RESOURCES))] = Field(
+        default=Resources.model_validate(CONTROLLER_RESOURCES),
+        description="requests (cpu, memory) and limits (memory) of the controller container",
+    )
+    metrics: bool = Field(default=True, description="true or false: expose Prometheus metrics")
+
+    @model_validator(mode="after")
+    def _proxy_protocol_through_its_switch(self) -> IngressConfig:
+        if PROXY_PROTOCOL_ANNOTATION in self.service_annotations:
+            raise _problem(
+                "set proxyProtocol: true instead of the {got} annotation (it also makes the "
+                "controller read the PROXY header, without which every request fails)",
+                key="proxyProtocol",
+                got=PROXY_PROTOCOL_ANNOTATION,
+                fix="true",
+            )
+        return self
 
 
 def _image_is_pinned(image: str) -> str:
@@ -237,6 +333,16 @@ class AppConfig(_Section):
         pattern=RFC1123_SUBDOMAIN,
         max_length=253,
         description="a lowercase DNS name such as sticky.example.com",
+    )
+    resources: Annotated[Resources, BeforeValidator(_over(APP_RESOURCES))] = Field(
+        default=Resources.model_validate(APP_RESOURCES),
+        description="requests (cpu, memory) and limits (memory) of the app container",
+    )
+    run_as_user: int = Field(
+        default=10001, ge=1, le=2**31 - 1, description="a non-root user id (1 or more)"
+    )
+    run_as_group: int = Field(
+        default=10001, ge=1, le=2**31 - 1, description="a non-root group id (1 or more)"
     )
 
     @field_validator("image")
@@ -273,8 +379,8 @@ class AffinityConfig(_Section):
             raise _problem(
                 "SameSite=None needs secure: true (browsers drop it otherwise), got {got}",
                 key="secure",
-                value=self.secure,
                 got="secure: false",
+                fix="true",
             )
         return self
 
@@ -314,48 +420,71 @@ def _fix(full_key: str, field: Any | None) -> str:
     return f"pulumi config set --path {full_key} {example}"
 
 
-def _section_problems(
-    section: str, error: ValidationError, raw: Mapping[str, Any], secret: bool
-) -> list[str]:
-    model = SECTION_MODELS[section]
-    fields_by_alias = {field.alias or name: field for name, field in model.model_fields.items()}
-    accepted_keys = ", ".join(fields_by_alias)
+def _fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
+def _nested_model(field: FieldInfo) -> type[BaseModel] | None:
+    for candidate in (field.annotation, *get_args(field.annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _walk(
+    model: type[BaseModel], loc: list[str]
+) -> tuple[type[BaseModel], FieldInfo | None, list[str], list[str]]:
+    """Follow an error location through nested models: (the model holding the last key, that
+    key's field, the keys walked, what is left: a map entry such as one annotation)."""
+    owner, field, keys, rest = model, None, [], list(loc)
+    while rest:
+        part = rest.pop(0)
+        keys.append(part)
+        field = _fields(owner).get(part)
+        nested = _nested_model(field) if field is not None else None
+        if nested is None:
+            break
+        owner = nested
+    return owner, field, keys, rest
+
+
+def _section_problems(section: str, error: ValidationError, secret: bool) -> list[str]:
     problems = []
     for err in error.errors():
         loc = [str(part) for part in err["loc"]]
-        if err["type"] == "config_problem":
-            loc = [err["ctx"]["key"]]
-        if not loc:
-            problems.append(f"{PROJECT}:{section}: {err['msg']}")
-            continue
-        field_name = loc[0]
-        full_key = f"{PROJECT}:{section}." + ".".join(loc)
-        field = fields_by_alias.get(field_name)
+        if err["type"] == "config_problem":  # a cross-field rule names its key itself
+            loc += err["ctx"]["key"].split(".")
+        owner, field, keys, entry = _walk(SECTION_MODELS[section], loc)
+        full_key = f"{PROJECT}:{section}" + "".join(f".{key}" for key in keys)
         if err["type"] == "extra_forbidden":
+            accepted = ", ".join(_fields(owner))
             problems.append(
                 f"{full_key}: unknown key (got {_shown(err['input'], secret)}); "
-                f"accepted keys: {accepted_keys}. Fix: pulumi config rm --path {full_key}"
+                f"accepted keys: {accepted}. Fix: pulumi config rm --path {full_key}"
             )
+        elif field is None:
+            problems.append(f"{full_key}: {err['msg']}")
         elif err["type"] == "missing":
-            hint = f" or export {SERVICE_NAME_ENV}" if field_name == "serviceName" else ""
+            hint = f" or export {SERVICE_NAME_ENV}" if keys == ["serviceName"] else ""
             problems.append(
                 f"{full_key}: not set; expected {field.description}. "
                 f"Fix: pulumi config set --path {full_key} <value>{hint}"
             )
         elif err["type"] == "config_problem":
+            fix = err["ctx"].get("fix", "<value>")
             problems.append(
-                f"{full_key}: {err['msg']}. Fix: pulumi config set --path {full_key} <value>"
+                f"{full_key}: {err['msg']}. Fix: pulumi config set --path {full_key} {fix}"
             )
-        elif len(loc) > 1:  # an entry of a map, such as one service annotation
-            entry_key = f'{PROJECT}:{section}.{field_name}["{loc[1]}"]'
-            what = "key" if loc[-1] == "[key]" else "value"
+        elif entry:  # an entry of a map, such as one service annotation
+            entry_key = f'{full_key}["{entry[0]}"]'
+            what = "key" if entry[-1] == "[key]" else "value"
             problems.append(
                 f"{entry_key}: invalid {what} (got {_shown(err['input'], secret)}); expected "
                 f"{field.description}. Fix: pulumi config rm --path '{entry_key}'"
             )
         else:
             problems.append(
-                f"{full_key}: got {_shown(raw.get(field_name), secret)}; expected "
+                f"{full_key}: got {_shown(err['input'], secret)}; expected "
                 f"{field.description}. Fix: {_fix(full_key, field)}"
             )
     return problems
@@ -399,7 +528,7 @@ def parse_stack_config(
         try:
             sections[section] = SECTION_MODELS[section].model_validate(data, context=context)
         except ValidationError as error:
-            problems.extend(_section_problems(section, error, data, secret))
+            problems.extend(_section_problems(section, error, secret))
     if problems:
         raise ConfigError(problems)
     return StackConfig(stack=stack, **sections)

@@ -7,12 +7,15 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import IngressConfig
+from components.config import PROXY_PROTOCOL_ANNOTATION, IngressConfig
 
 RELEASE_NAME = "ingress-nginx"
 CHART = "ingress-nginx"
 CHART_REPOSITORY = "https://kubernetes.github.io/ingress-nginx"
 INGRESS_CLASS_NAME = "nginx"
+LOAD_BALANCER_FLAVOR_ANNOTATION = "loadbalancer.ovhcloud.com/flavor"
+# Creating the OVHcloud load balancer takes minutes; Helm waits for its address.
+RELEASE_TIMEOUT_SECONDS = 900
 RETIREMENT_WARNING = (
     "ingress-nginx is retired upstream since March 2026: chart 4.15.1 (controller 1.15.1) is its "
     "final release and gets no more security fixes. See the README, 'ingress-nginx retirement'."
@@ -20,19 +23,50 @@ RETIREMENT_WARNING = (
 
 
 def controller_values(ingress: IngressConfig) -> dict[str, Any]:
-    """Helm values for the ingress-nginx chart; every key exists in the chart's values.yaml."""
+    """Helm values for the ingress-nginx chart; every key exists in the chart's values.yaml
+    (Helm ignores an unknown key without a word, so tests check them against it)."""
+    annotations = dict(ingress.service_annotations)
+    if ingress.load_balancer_flavor is not None:
+        annotations[LOAD_BALANCER_FLAVOR_ANNOTATION] = ingress.load_balancer_flavor
+    if ingress.proxy_protocol:
+        annotations[PROXY_PROTOCOL_ANNOTATION] = "true"
+    controller_labels = {
+        "app.kubernetes.io/name": CHART,
+        "app.kubernetes.io/instance": RELEASE_NAME,
+        "app.kubernetes.io/component": "controller",
+    }
     return {
         "controller": {
             "replicaCount": ingress.replicas,
+            # The chart adds the PodDisruptionBudget once there are 2 replicas or more.
+            "minAvailable": 1,
             "ingressClass": INGRESS_CLASS_NAME,
-            "ingressClassResource": {"name": INGRESS_CLASS_NAME, "default": False},
+            "ingressClassResource": {"name": INGRESS_CLASS_NAME, "enabled": True, "default": False},
             # Snippet annotations let any Ingress author inject raw nginx configuration.
             "allowSnippetAnnotations": False,
+            "enableAnnotationValidations": True,
+            # The webhook rejects an Ingress the controller could not load, before it breaks routes.
             "admissionWebhooks": {"enabled": True},
+            "resources": ingress.resources.kubernetes_spec(),
+            "updateStrategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": controller_labels},
+                }
+            ],
+            "metrics": {"enabled": ingress.metrics},
+            # The PROXY header and the load balancer's PROXY pool only work together.
+            "config": {"use-proxy-protocol": "true"} if ingress.proxy_protocol else {},
             "service": {
                 "type": "LoadBalancer",
                 "externalTrafficPolicy": ingress.external_traffic_policy,
-                "annotations": dict(ingress.service_annotations),
+                "annotations": annotations,
             },
         }
     }
@@ -76,6 +110,7 @@ class IngressController(pulumi.ComponentResource):
             namespace=namespace.metadata["name"],
             values=controller_values(args),
             cleanup_on_fail=True,
+            timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(parent=self),
         )
         status = self.release.status

@@ -32,7 +32,7 @@ def test_deployment_is_the_tutorials(dev: ProgramRun) -> None:
     [container] = spec["template"]["spec"]["containers"]
     assert container["name"] == "what-is-my-pod"
     assert container["image"] == "ovhplatform/what-is-my-pod:1.0.1"
-    assert container["ports"] == [{"containerPort": 8080}]
+    assert container["ports"] == [{"name": "http", "containerPort": 8080}]
     assert container["env"] == [
         {"name": "MY_POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
     ]
@@ -110,7 +110,7 @@ def test_app_config_reaches_every_manifest() -> None:
     assert deployment["spec"]["replicas"] == 5
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"].endswith("@sha256:" + "a" * 64)
-    assert container["ports"] == [{"containerPort": 9000}]
+    assert container["ports"] == [{"name": "http", "containerPort": 9000}]
     service = manifest(run.one(SERVICE, "app-service"))
     assert service["spec"]["ports"] == [{"port": 9000}]
     [rule] = manifest(run.one(INGRESS))["spec"]["rules"]
@@ -170,3 +170,67 @@ def test_no_samesite_annotation_unless_configured() -> None:
 def test_url_uses_the_host_when_there_is_one(host: str | None, url: str) -> None:
     run = run_ok(app={"host": host} if host else {})
     assert run.outputs["url"] == url
+
+
+# --- production hardening -------------------------------------------------------------------
+
+
+def _pod(run: ProgramRun) -> tuple[dict, dict]:
+    spec = manifest(run.one(DEPLOYMENT))["spec"]["template"]["spec"]
+    return spec, spec["containers"][0]
+
+
+def test_app_runs_with_least_privilege(stack_run: ProgramRun) -> None:
+    pod, container = _pod(stack_run)
+    assert pod["automountServiceAccountToken"] is False
+    security = pod["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["runAsUser"] >= 1 and security["runAsGroup"] >= 1  # explicit: image may be root
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def test_app_declares_requests_and_a_memory_limit(stack_run: ProgramRun) -> None:
+    _, container = _pod(stack_run)
+    assert set(container["resources"]["requests"]) == {"cpu", "memory"}
+    assert set(container["resources"]["limits"]) == {"memory"}  # no CPU limit: it throttles
+
+
+def test_resources_come_from_config_field_by_field() -> None:
+    run = run_ok(app={"resources": {"limits": {"memory": "256Mi"}}})
+    _, container = _pod(run)
+    assert container["resources"] == {
+        "requests": {"cpu": "10m", "memory": "16Mi"},
+        "limits": {"memory": "256Mi"},
+    }
+
+
+def test_probes_check_the_http_port(stack_run: ProgramRun) -> None:
+    _, container = _pod(stack_run)
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/", "port": "http"}
+
+
+def test_rollouts_never_go_below_the_desired_replicas(stack_run: ProgramRun) -> None:
+    strategy = manifest(stack_run.one(DEPLOYMENT))["spec"]["strategy"]
+    assert strategy == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    }
+
+
+def test_pods_spread_over_nodes_and_a_budget_limits_evictions(stack_run: ProgramRun) -> None:
+    pod, container = _pod(stack_run)
+    [spread] = pod["topologySpreadConstraints"]
+    assert spread["topologyKey"] == "kubernetes.io/hostname"
+    assert spread["labelSelector"] == {"matchLabels": {"app": "what-is-my-pod"}}
+    budget = manifest(stack_run.one("kubernetes:policy/v1:PodDisruptionBudget"))
+    assert budget["spec"] == {
+        "maxUnavailable": 1,
+        "selector": {"matchLabels": {"app": "what-is-my-pod"}},
+    }
+    assert container["lifecycle"]["preStop"]["sleep"]["seconds"] > 0

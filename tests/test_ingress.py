@@ -1,6 +1,9 @@
 """The ingress-nginx Helm release, its namespace, and the load balancer address it yields."""
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from components.config import IngressConfig
 from components.ingress import (
@@ -98,3 +101,81 @@ def test_retirement_is_warned_once_per_run(stack_run: ProgramRun) -> None:
     warnings = [w for w in stack_run.warnings() if "retired upstream" in w]
     assert len(warnings) == 1
     assert "4.15.1" in warnings[0] and "security fixes" in warnings[0]
+
+
+# --- hardened values, checked against the chart's own values.yaml ----------------------------
+
+CHART_DATA = Path(__file__).parent / "data" / "ingress-nginx-4.15.1"
+
+
+# Values the chart's templates copy whole into the manifest (`toYaml`): any Kubernetes field of
+# the object goes below them, whether values.yaml shows it or not (it comments `limits` out).
+PASSED_THROUGH = {"controller.resources"}
+
+
+def _unknown_keys(values: dict, chart: dict, path: str = "") -> list[str]:
+    """Keys of `values` the chart does not know. Below a chart default that is an empty map
+    (annotations, config, ...) or a passed-through value, any key is the user's own."""
+    unknown = []
+    for key, value in values.items():
+        here = f"{path}.{key}" if path else key
+        if key not in chart:
+            unknown.append(here)
+        elif isinstance(value, dict) and isinstance(chart[key], dict) and chart[key]:
+            if here not in PASSED_THROUGH:
+                unknown += _unknown_keys(value, chart[key], here)
+    return unknown
+
+
+def test_vendored_chart_is_the_pinned_version() -> None:
+    chart = yaml.safe_load((CHART_DATA / "Chart.yaml").read_text())
+    assert chart["version"] == IngressConfig().chart_version == "4.15.1"
+
+
+@pytest.mark.parametrize(
+    "ingress",
+    [
+        {},
+        {"proxyProtocol": True, "loadBalancerFlavor": "medium", "replicas": 3, "metrics": False},
+        {"resources": {"limits": {"memory": "512Mi"}}, "externalTrafficPolicy": "Local"},
+    ],
+    ids=["defaults", "proxy protocol and flavor", "memory limit and Local"],
+)
+def test_every_value_is_a_key_of_the_chart(ingress: dict) -> None:
+    chart = yaml.safe_load((CHART_DATA / "values.yaml").read_text())
+    values = controller_values(IngressConfig.model_validate(ingress))
+    assert _unknown_keys(values, chart) == []
+
+
+def test_key_check_catches_a_typo() -> None:
+    chart = yaml.safe_load((CHART_DATA / "values.yaml").read_text())
+    assert _unknown_keys({"controller": {"replicaCont": 2}}, chart) == ["controller.replicaCont"]
+
+
+def test_prod_runs_two_controllers_with_a_disruption_budget(prod: ProgramRun) -> None:
+    controller = plain(prod.one(RELEASE).inputs["values"])["controller"]
+    assert controller["replicaCount"] >= 2
+    assert controller["minAvailable"] == 1
+
+
+def test_hardened_values_reach_the_release(dev: ProgramRun) -> None:
+    controller = plain(dev.one(RELEASE).inputs["values"])["controller"]
+    assert controller["allowSnippetAnnotations"] is False
+    assert controller["admissionWebhooks"]["enabled"] is True
+    assert controller["resources"]["requests"] == {"cpu": "100m", "memory": "90Mi"}
+    assert controller["metrics"]["enabled"] is True
+    assert controller["updateStrategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    [spread] = controller["topologySpreadConstraints"]
+    assert spread["labelSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "ingress-nginx"
+
+
+def test_proxy_protocol_turns_on_both_ends_together() -> None:
+    values = controller_values(IngressConfig(proxy_protocol=True, load_balancer_flavor="large"))
+    controller = values["controller"]
+    assert controller["service"]["annotations"] == {
+        "loadbalancer.openstack.org/proxy-protocol": "true",
+        "loadbalancer.ovhcloud.com/flavor": "large",
+    }
+    assert controller["config"] == {"use-proxy-protocol": "true"}
+    plain_values = controller_values(IngressConfig())["controller"]
+    assert plain_values["config"] == {} and plain_values["service"]["annotations"] == {}
