@@ -121,9 +121,13 @@ def _unknown_keys(values: dict, chart: dict, path: str = "") -> list[str]:
         here = f"{path}.{key}" if path else key
         if key not in chart:
             unknown.append(here)
-        elif isinstance(value, dict) and isinstance(chart[key], dict) and chart[key]:
-            if here not in PASSED_THROUGH:
-                unknown += _unknown_keys(value, chart[key], here)
+        elif (
+            isinstance(value, dict)
+            and isinstance(chart[key], dict)
+            and chart[key]
+            and here not in PASSED_THROUGH
+        ):
+            unknown += _unknown_keys(value, chart[key], here)
     return unknown
 
 
