@@ -123,12 +123,13 @@ def ingress_annotations(affinity: AffinityConfig) -> dict[str, str]:
 
 
 def ingress_spec(app: AppConfig, ingress_class_name: str) -> dict[str, Any]:
-    """The tutorial's Ingress spec: `/` (Prefix) to the Service, on the app's host if it has one."""
+    """The tutorial's Ingress spec: the app's path (`/`, Prefix) to the Service, on the app's
+    host if it has one."""
     rule: dict[str, Any] = {
         "http": {
             "paths": [
                 {
-                    "path": "/",
+                    "path": app.path,
                     "pathType": "Prefix",
                     "backend": {"service": {"name": app.name, "port": {"number": app.port}}},
                 }
@@ -140,8 +141,9 @@ def ingress_spec(app: AppConfig, ingress_class_name: str) -> dict[str, Any]:
     return {"ingressClassName": ingress_class_name, "rules": [rule]}
 
 
-def app_url(host: str | None, load_balancer_address: str) -> str:
-    return f"http://{host or load_balancer_address}"
+def app_url(app: AppConfig, load_balancer_address: str) -> str:
+    path = "" if app.path == "/" else app.path
+    return f"http://{app.host or load_balancer_address}{path}"
 
 
 @dataclass(frozen=True)
@@ -209,8 +211,11 @@ class StickyApp(pulumi.ComponentResource):
         self.namespace = pulumi.Output.from_input(namespace_name)
         self.cookie_name = pulumi.Output.from_input(args.affinity.cookie_name)
         self.url = pulumi.Output.from_input(args.load_balancer_address).apply(
-            lambda address: app_url(app.host, address)
+            lambda address: app_url(app, address)
         )
-        self.register_outputs(
-            {"url": self.url, "appNamespace": self.namespace, "cookieName": self.cookie_name}
-        )
+        self.outputs = {
+            "url": self.url,
+            "appNamespace": self.namespace,
+            "cookieName": self.cookie_name,
+        }
+        self.register_outputs(self.outputs)

@@ -1,14 +1,41 @@
-"""The OVHcloud Managed Kubernetes cluster, its node pool, and a Kubernetes provider for both."""
+"""The Kubernetes cluster the stack deploys onto, in one of three modes, and its provider.
+
+- create:   an OVHcloud MKS cluster and node pool, in this stack (OvhCluster);
+- existing: a cluster made elsewhere, from the secret `cluster.kubeconfig` (ExistingCluster);
+- stack:    the cluster another stack owns, from its outputs (StackCluster).
+
+Each exposes `provider` (everything Kubernetes deploys through it) and `outputs`, the cluster
+part of the stack outputs, with the same names in every mode.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_ovh import cloudproject
 
-from components.config import ClusterConfig, NodePoolConfig
+from components.config import ClusterConfig, NodePoolConfig, kubeconfig_cluster
+
+
+def kubernetes_provider(
+    name: str,
+    kubeconfig: pulumi.Input[str],
+    cluster_identifier: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> k8s.Provider:
+    return k8s.Provider(
+        name,
+        kubeconfig=kubeconfig,
+        # Only another cluster replaces the provider (and every resource under it); a rotated
+        # or reset kubeconfig updates it.
+        cluster_identifier=cluster_identifier,
+        # `pulumi destroy` still finishes when the cluster is already gone.
+        delete_unreachable=True,
+        opts=opts,
+    )
 
 
 @dataclass(frozen=True)
@@ -22,6 +49,7 @@ class OvhCluster(pulumi.ComponentResource):
 
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
+    outputs: dict[str, pulumi.Output[Any]]
 
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -55,26 +83,94 @@ class OvhCluster(pulumi.ComponentResource):
             opts=protected,
         )
         self.kubeconfig = pulumi.Output.secret(self.kube.kubeconfig)
-        self.cluster_id = self.kube.id
-        self.cluster_name = self.kube.name
-        self.region = self.kube.region
-        self.kubernetes_version = self.kube.version
-        self.provider = k8s.Provider(
+        self.provider = kubernetes_provider(
             f"{name}-kubernetes",
-            kubeconfig=self.kubeconfig,
-            # Only a new cluster replaces the provider; a rotated or reset kubeconfig updates it.
-            cluster_identifier=self.kube.id,
-            # `pulumi destroy` still finishes when the cluster is already gone.
-            delete_unreachable=True,
+            self.kubeconfig,
+            self.kube.id,
             # Pods need nodes: everything deployed through this provider waits for the pool.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_pool]),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.node_pool]),
         )
-        self.register_outputs(
-            {
-                "kubeconfig": self.kubeconfig,
-                "clusterId": self.cluster_id,
-                "clusterName": self.cluster_name,
-                "region": self.region,
-                "kubernetesVersion": self.kubernetes_version,
-            }
+        self.outputs = {
+            "kubeconfig": self.kubeconfig,
+            "clusterId": self.kube.id,
+            "clusterName": self.kube.name,
+            "region": self.kube.region,
+            "kubernetesVersion": self.kube.version,
+        }
+        self.register_outputs(self.outputs)
+
+
+class ExistingCluster(pulumi.ComponentResource):
+    """A cluster made elsewhere (another tool, the console, a local cluster), by its kubeconfig.
+
+    Its identity is the API server URL of the kubeconfig's current context: new credentials for
+    the same cluster update the provider, another cluster replaces it.
+    """
+
+    def __init__(
+        self, name: str, kubeconfig: str, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("sticky-sessions:index:ExistingCluster", name, None, opts)
+        cluster_name, server = kubeconfig_cluster(kubeconfig)
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
+        self.provider = kubernetes_provider(
+            f"{name}-kubernetes", self.kubeconfig, server, pulumi.ResourceOptions(parent=self)
         )
+        self.outputs = {
+            "kubeconfig": self.kubeconfig,
+            "clusterId": pulumi.Output.from_input(server),
+            "clusterName": pulumi.Output.from_input(cluster_name),
+        }
+        self.register_outputs(self.outputs)
+
+
+# The cluster outputs this project exports, read back from the stack that owns the cluster.
+CLUSTER_OUTPUTS = ("clusterId", "clusterName", "region", "kubernetesVersion")
+
+
+class StackCluster(pulumi.ComponentResource):
+    """The cluster another stack owns (typically this project with app.enabled false), read
+    through a StackReference: its `kubeconfig` output, and the other cluster outputs it has."""
+
+    def __init__(
+        self, name: str, stack_name: str, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("sticky-sessions:index:StackCluster", name, None, opts)
+        self.reference = pulumi.StackReference(
+            f"{name}-stack", stack_name, opts=pulumi.ResourceOptions(parent=self)
+        )
+
+        def required(kubeconfig: str | None) -> str:
+            if not kubeconfig:
+                raise pulumi.RunError(
+                    f"sticky-sessions:cluster.stack: stack {stack_name} has no `kubeconfig` "
+                    "output; point cluster.stack at a stack that exports one (this project in "
+                    "cluster.mode create does)"
+                )
+            return kubeconfig
+
+        self.kubeconfig = pulumi.Output.secret(
+            self.reference.get_output("kubeconfig").apply(required)
+        )
+        outputs = {key: self.reference.get_output(key) for key in CLUSTER_OUTPUTS}
+        self.provider = kubernetes_provider(
+            f"{name}-kubernetes",
+            self.kubeconfig,
+            outputs["clusterId"].apply(lambda cluster_id: cluster_id or stack_name),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.outputs = {"kubeconfig": self.kubeconfig, **outputs}
+        self.register_outputs(self.outputs)
+
+
+def build_cluster(
+    name: str, cluster: ClusterConfig, node_pool: NodePoolConfig
+) -> OvhCluster | ExistingCluster | StackCluster:
+    """The cluster component of the configured mode."""
+    if cluster.mode == "existing":
+        assert cluster.kubeconfig is not None  # the config requires it in this mode
+        return ExistingCluster(name, cluster.kubeconfig.get_secret_value())
+    if cluster.mode == "stack":
+        assert cluster.stack is not None
+        return StackCluster(name, cluster.stack)
+    return OvhCluster(name, ClusterArgs(cluster=cluster, node_pool=node_pool))

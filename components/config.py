@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal, get_args
 
+import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -152,12 +154,53 @@ def _over(defaults: dict[str, dict[str, str]]) -> Any:
     return merge
 
 
+ClusterMode = Literal["create", "existing", "stack"]
+# Keys that only mean something when the stack creates the OVHcloud cluster itself.
+CREATE_ONLY_KEYS = (
+    "serviceName",
+    "name",
+    "region",
+    "version",
+    "updatePolicy",
+    "privateNetworkId",
+    "protect",
+)
+STACK_NAME = r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$"
+
+
+def kubeconfig_cluster(kubeconfig: str) -> tuple[str, str]:
+    """(cluster name, API server URL) of a kubeconfig's current context. The ValueError it
+    raises never quotes the kubeconfig: it holds credentials."""
+    try:
+        document = yaml.safe_load(kubeconfig)
+    except yaml.YAMLError:
+        raise ValueError("not YAML, so not a kubeconfig") from None
+    if not isinstance(document, dict) or not document.get("current-context"):
+        raise ValueError("not a kubeconfig with a current-context")
+    contexts = {c.get("name"): c.get("context") or {} for c in document.get("contexts") or []}
+    context = contexts.get(document["current-context"])
+    if context is None:
+        raise ValueError("its current-context names no context of the kubeconfig")
+    clusters = {c.get("name"): c.get("cluster") or {} for c in document.get("clusters") or []}
+    cluster = clusters.get(context.get("cluster"))
+    if not cluster or not cluster.get("server"):
+        raise ValueError("its current context names no cluster with a server URL")
+    return str(context["cluster"]), str(cluster["server"])
+
+
 class ClusterConfig(_Section):
-    service_name: str = Field(
+    mode: ClusterMode = Field(
+        default="create",
+        description="create (an OVHcloud cluster in this stack), existing (from "
+        "cluster.kubeconfig) or stack (from another stack's outputs, cluster.stack)",
+    )
+    service_name: str | None = Field(
+        default=None,
         pattern=r"^[0-9a-f]{32}$",
         description="an OVHcloud Public Cloud project id (32 lowercase hexadecimal characters)",
     )
-    name: str = Field(
+    name: str | None = Field(
+        default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
         description="1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit",
     )
@@ -179,11 +222,23 @@ class ClusterConfig(_Section):
         default=None, min_length=1, description="an OVHcloud private network (vRack) id"
     )
     protect: bool = Field(default=False, description="true or false")
+    kubeconfig: SecretStr | None = Field(
+        default=None,
+        description="the kubeconfig of an existing cluster, set with --secret",
+        json_schema_extra={"secret": True},
+    )
+    stack: str | None = Field(
+        default=None,
+        pattern=STACK_NAME,
+        description="the stack that owns the cluster, as <organization>/<project>/<stack>",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _fill_from_stack(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict) or info.context is None:
+            return data
+        if data.get("mode", "create") != "create":
             return data
         filled = dict(data)
         environ = info.context.get("environ", {})
@@ -196,8 +251,15 @@ class ClusterConfig(_Section):
     @classmethod
     def _supported_version(cls, version: str) -> str:
         if version not in SUPPORTED_KUBERNETES_VERSIONS:
-            raise ValueError("unsupported")
+            raise ValueError("OVHcloud does not offer it")
         return version
+
+    @field_validator("kubeconfig")
+    @classmethod
+    def _a_kubeconfig(cls, kubeconfig: SecretStr | None) -> SecretStr | None:
+        if kubeconfig is not None:
+            kubeconfig_cluster(kubeconfig.get_secret_value())
+        return kubeconfig
 
 
 class NodePoolConfig(_Section):
@@ -256,6 +318,10 @@ class NodePoolConfig(_Section):
 
 
 class IngressConfig(_Section):
+    enabled: bool = Field(
+        default=True,
+        description="true or false: false uses the controller another stack installed",
+    )
     controller: Literal["ingress-nginx"] = Field(
         default="ingress-nginx", description="ingress-nginx"
     )
@@ -308,11 +374,12 @@ def _image_is_pinned(image: str) -> str:
         return image
     last_part = image.rsplit("/", 1)[-1]
     if ":" not in last_part or last_part.rsplit(":", 1)[1] in {"", "latest"}:
-        raise ValueError("unpinned")
+        raise ValueError("no tag, or the moving latest tag")
     return image
 
 
 class AppConfig(_Section):
+    enabled: bool = Field(default=True, description="true or false")
     name: str = Field(
         default="what-is-my-pod",
         pattern=r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$",
@@ -333,6 +400,11 @@ class AppConfig(_Section):
         pattern=RFC1123_SUBDOMAIN,
         max_length=253,
         description="a lowercase DNS name such as sticky.example.com",
+    )
+    path: str = Field(
+        default="/",
+        pattern=r"^/[A-Za-z0-9._~/-]*$",
+        description="the URL path the Ingress routes to the app (Prefix), such as / or /shop",
     )
     resources: Annotated[Resources, BeforeValidator(_over(APP_RESOURCES))] = Field(
         default=Resources.model_validate(APP_RESOURCES),
@@ -410,6 +482,8 @@ def _shown(value: Any, secret: bool) -> str:
 
 
 def _fix(full_key: str, field: Any | None) -> str:
+    if (getattr(field, "json_schema_extra", None) or {}).get("secret"):
+        return f'pulumi config set --secret --path {full_key} "$(cat kubeconfig)"'
     default = getattr(field, "default", None)
     if isinstance(default, str):
         example = default
@@ -483,10 +557,83 @@ def _section_problems(section: str, error: ValidationError, secret: bool) -> lis
                 f"{field.description}. Fix: pulumi config rm --path '{entry_key}'"
             )
         else:
+            secret_field = bool((field.json_schema_extra or {}).get("secret"))
+            given = _shown(err["input"], secret or secret_field)
+            if err["type"] == "value_error":  # a validator of ours says why
+                given += f" ({err['ctx']['error']})"
             problems.append(
-                f"{full_key}: got {_shown(err['input'], secret)}; expected "
-                f"{field.description}. Fix: {_fix(full_key, field)}"
+                f"{full_key}: got {given}; expected {field.description}. "
+                f"Fix: {_fix(full_key, field)}"
             )
+    return problems
+
+
+def _key(section: str, field: str) -> str:
+    return f"{PROJECT}:{section}.{field}"
+
+
+def _unused(section: str, keys: Iterable[str], why: str) -> list[str]:
+    return [
+        f"{_key(section, key)}: {why}. Fix: pulumi config rm --path {_key(section, key)}"
+        for key in keys
+    ]
+
+
+def _fit_problems(
+    sections: Mapping[str, Any], given: Mapping[str, Mapping[str, Any]], secret_keys: frozenset[str]
+) -> list[str]:
+    """Settings that make no sense with the stack's cluster mode or enabled parts, and settings
+    a mode needs. `given` holds what the user set, section by section."""
+    problems: list[str] = []
+    cluster = sections.get("cluster")
+    if cluster is not None:
+        mode = cluster.mode
+        set_keys = set(given.get("cluster", {}))
+        if mode == "create":
+            if cluster.service_name is None:
+                problems.append(
+                    f"{_key('cluster', 'serviceName')}: not set; expected an OVHcloud Public Cloud "
+                    f"project id. Fix: pulumi config set --path {_key('cluster', 'serviceName')} "
+                    f"<project id> or export {SERVICE_NAME_ENV}"
+                )
+        else:
+            why = f"only used with cluster.mode create (this stack's mode is {mode})"
+            problems += _unused("cluster", [k for k in CREATE_ONLY_KEYS if k in set_keys], why)
+            problems += _unused("nodePool", given.get("nodePool", {}), why)
+        needed = {"existing": "kubeconfig", "stack": "stack"}
+        for key, key_mode in (("kubeconfig", "existing"), ("stack", "stack")):
+            if key in set_keys and mode != key_mode:
+                why = f"only used with cluster.mode {key_mode} (this stack's mode is {mode})"
+                problems += _unused("cluster", [key], why)
+        if mode in needed and needed[mode] not in set_keys:
+            key = needed[mode]
+            how = (
+                f'pulumi config set --secret --path {_key("cluster", key)} "$(cat kubeconfig)"'
+                if key == "kubeconfig"
+                else f"pulumi config set --path {_key('cluster', key)} <org>/<project>/<stack>"
+            )
+            problems.append(
+                f"{_key('cluster', key)}: not set; cluster.mode {mode} needs it. Fix: {how}"
+            )
+        if "kubeconfig" in set_keys and f"{PROJECT}:cluster" not in secret_keys:
+            problems.append(
+                f"{_key('cluster', 'kubeconfig')}: stored in plain text; it holds credentials. "
+                f"Fix: pulumi config set --secret --path {_key('cluster', 'kubeconfig')} "
+                '"$(cat kubeconfig)"'
+            )
+    ingress, app = sections.get("ingress"), sections.get("app")
+    if ingress is not None and not ingress.enabled:
+        unused = [k for k in given.get("ingress", {}) if k not in ("enabled", "namespace")]
+        problems += _unused("ingress", unused, "only used when ingress.enabled is true")
+    if app is not None and not app.enabled:
+        problems += _unused(
+            "app",
+            [k for k in given.get("app", {}) if k != "enabled"],
+            "only used when app.enabled is true",
+        )
+        problems += _unused(
+            "affinity", given.get("affinity", {}), "only used when app.enabled is true"
+        )
     return problems
 
 
@@ -503,6 +650,7 @@ def parse_stack_config(
     """
     problems: list[str] = []
     sections: dict[str, Any] = {}
+    given: dict[str, Mapping[str, Any]] = {}
     for key in sorted(set(raw) - set(SECTIONS)):
         problems.append(
             f"{PROJECT}:{key}: unknown key; accepted keys: "
@@ -525,10 +673,12 @@ def parse_stack_config(
                 f"then pulumi config set --path {full_key}.<field> <value>"
             )
             continue
+        given[section] = data
         try:
             sections[section] = SECTION_MODELS[section].model_validate(data, context=context)
         except ValidationError as error:
             problems.extend(_section_problems(section, error, secret))
+    problems += _fit_problems(sections, given, secret_keys)
     if problems:
         raise ConfigError(problems)
     return StackConfig(stack=stack, **sections)

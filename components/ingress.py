@@ -86,6 +86,7 @@ def load_balancer_address(service_status: Any) -> str:
 class IngressController(pulumi.ComponentResource):
     """The ingress-nginx release in its own namespace; exposes the class name and LB address."""
 
+    release: k8s.helm.v3.Release
     ingress_class_name: pulumi.Output[str]
     load_balancer_address: pulumi.Output[str]
 
@@ -121,9 +122,40 @@ class IngressController(pulumi.ComponentResource):
         )
         self.ingress_class_name = pulumi.Output.from_input(INGRESS_CLASS_NAME)
         self.load_balancer_address = service.status.apply(load_balancer_address)
-        self.register_outputs(
-            {
-                "ingressClassName": self.ingress_class_name,
-                "loadBalancerAddress": self.load_balancer_address,
-            }
+        self.outputs = {
+            "ingressClassName": self.ingress_class_name,
+            "loadBalancerAddress": self.load_balancer_address,
+        }
+        self.register_outputs(self.outputs)
+
+
+class ExistingIngressController(pulumi.ComponentResource):
+    """The ingress-nginx another stack of this project installed (ingress.enabled false): its
+    controller Service is read from the cluster, nothing is created."""
+
+    release: k8s.helm.v3.Release | None = None  # not this stack's: nothing to wait for
+    ingress_class_name: pulumi.Output[str]
+    load_balancer_address: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: IngressConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("sticky-sessions:index:ExistingIngressController", name, None, opts)
+        service = k8s.core.v1.Service.get(
+            f"{name}-controller-service",
+            f"{args.namespace}/{RELEASE_NAME}-controller",
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        self.ingress_class_name = pulumi.Output.from_input(INGRESS_CLASS_NAME)
+        self.load_balancer_address = service.status.apply(load_balancer_address)
+        self.outputs: dict[str, pulumi.Output[str]] = {}  # the part is off: no outputs
+        self.register_outputs({})
+
+
+def build_controller(
+    name: str, ingress: IngressConfig, opts: pulumi.ResourceOptions
+) -> IngressController | ExistingIngressController:
+    """This stack's controller, or the one another stack installed when ingress.enabled is off."""
+    if ingress.enabled:
+        return IngressController(name, ingress, opts)
+    return ExistingIngressController(name, ingress, opts)

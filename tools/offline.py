@@ -27,8 +27,33 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Documentation values (RFC 5737, a placeholder id): nothing here looks like a real credential.
 LOAD_BALANCER_IP = "203.0.113.10"
 PLACEHOLDER_SERVICE_NAME = "0" * 32
-PLACEHOLDER_KUBECONFIG = "offline-placeholder: not a kubeconfig"
+# A kubeconfig of the right shape whose server is a documentation address and whose "token"
+# says what it is: it reaches no cluster and grants nothing.
+PLACEHOLDER_KUBECONFIG = """apiVersion: v1
+kind: Config
+current-context: offline
+contexts:
+- name: offline
+  context: {cluster: offline-cluster, user: offline}
+clusters:
+- name: offline-cluster
+  cluster: {server: "https://203.0.113.20:6443"}
+users:
+- name: offline
+  user: {token: offline-placeholder-not-a-credential}
+"""
 PLACEHOLDER_SECRET = "offline-placeholder-secret"
+# What a referenced stack (cluster.mode stack) exports, when a run is not given other outputs.
+REFERENCED_STACK_OUTPUTS: dict[str, Any] = {
+    "kubeconfig": PLACEHOLDER_KUBECONFIG,
+    "clusterId": "0" * 8 + "-shared-cluster",
+    "clusterName": "sticky-shared",
+    "region": "GRA9",
+    "kubernetesVersion": "1.34",
+    "ingressClassName": "nginx",
+    "loadBalancerAddress": LOAD_BALANCER_IP,
+}
+REFERENCED_SECRET_OUTPUTS = ("kubeconfig",)
 SERVICE_NAME_ENV = "OVH_CLOUD_PROJECT_SERVICE"
 SECRET_MASK = "[secret]"
 
@@ -109,15 +134,16 @@ def _is_secure(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"}
 
 
-def _without_secrets(value: Any) -> tuple[Any, bool]:
-    """Replace `{secure: ...}` ciphertexts with a placeholder; say whether there were any."""
+def _without_secrets(value: Any, key: str = "") -> tuple[Any, bool]:
+    """Replace `{secure: ...}` ciphertexts with placeholders of the right shape (a kubeconfig
+    where the key says kubeconfig); say whether there were any."""
     if _is_secure(value):
-        return PLACEHOLDER_SECRET, True
+        return (PLACEHOLDER_KUBECONFIG if key == "kubeconfig" else PLACEHOLDER_SECRET), True
     if isinstance(value, dict):
         found = False
         cleaned = {}
-        for key, item in value.items():
-            cleaned[key], secret = _without_secrets(item)
+        for item_key, item in value.items():
+            cleaned[item_key], secret = _without_secrets(item, item_key)
             found = found or secret
         return cleaned, found
     if isinstance(value, list):
@@ -232,8 +258,17 @@ def _fake_id(name: str) -> str:
 class OfflineMocks:
     """What the providers would answer: the inputs echoed, plus the outputs the program reads."""
 
+    def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        # Outputs of referenced stacks, by stack name; any other name gets the default ones.
+        self.stack_outputs = stack_outputs or {}
+
     def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = args.inputs.get("name") or args.name
+            outputs = self.stack_outputs.get(name, REFERENCED_STACK_OUTPUTS)
+            secret = [key for key in REFERENCED_SECRET_OUTPUTS if key in outputs]
+            return name, state | {"outputs": dict(outputs), "secretOutputNames": secret}
         if args.typ == "ovh:CloudProject/kube:Kube":
             state |= {"kubeconfig": PLACEHOLDER_KUBECONFIG, "status": "READY"}
             return _fake_id(args.name), state
@@ -293,6 +328,7 @@ def run_program(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     project_dir: Path = PROJECT_DIR,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ProgramRun:
     """Run __main__.py of `project_dir` under mocks with the stack's config; never raises for
     the program's own errors (they are in `ProgramRun.error`).
@@ -356,15 +392,19 @@ def run_program(
     # Each run gets its own event loop: a previous asyncio.run() leaves the thread without one.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # A failed run may leave outputs pending on its (closed) loop: they are not this run's.
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
     settings.set_root_resource(None)
     pulumi.runtime.set_all_config(config.values, sorted(config.secret_keys))
+    mocks = OfflineMocks(stack_outputs)
     pulumi_mocks.set_mocks(
-        OfflineMocks(),
+        mocks,
         project=config.project,
         stack=stack,
         preview=False,
         logger=logger,
-        monitor=RecordingMonitor(OfflineMocks()),
+        monitor=RecordingMonitor(mocks),
     )
     root = settings.get_root_resource()
     main = project_dir / "__main__.py"

@@ -84,6 +84,8 @@ def _highlights(resource: Registration) -> list[str]:
             "nodes: {minNodes} <= {desiredNodes} <= {maxNodes}".format(**inputs),
             f"autoscale: {inputs.get('autoscale')}  antiAffinity: {inputs.get('antiAffinity')}",
         ]
+    if kind == "pulumi:pulumi:StackReference":
+        return [f"reads the outputs of stack {inputs.get('name')}"]
     if kind == "pulumi:providers:kubernetes":
         return [f"{key}: {value}" for key, value in sorted(inputs.items())]
     if kind == "kubernetes:helm.sh/v3:Release":
