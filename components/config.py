@@ -522,14 +522,16 @@ def _walk(
     return owner, field, keys, rest
 
 
-def _section_problems(section: str, error: ValidationError, secret: bool) -> list[str]:
+def _section_problems(
+    project: str, section: str, model: type[BaseModel], error: ValidationError, secret: bool
+) -> list[str]:
     problems = []
     for err in error.errors():
         loc = [str(part) for part in err["loc"]]
         if err["type"] == "config_problem":  # a cross-field rule names its key itself
             loc += err["ctx"]["key"].split(".")
-        owner, field, keys, entry = _walk(SECTION_MODELS[section], loc)
-        full_key = f"{PROJECT}:{section}" + "".join(f".{key}" for key in keys)
+        owner, field, keys, entry = _walk(model, loc)
+        full_key = f"{project}:{section}" + "".join(f".{key}" for key in keys)
         if err["type"] == "extra_forbidden":
             accepted = ", ".join(_fields(owner))
             problems.append(
@@ -637,29 +639,29 @@ def _fit_problems(
     return problems
 
 
-def parse_stack_config(
+def parse_sections(
+    project: str,
     raw: Mapping[str, Any],
-    stack: str,
-    environ: Mapping[str, str],
+    models: Mapping[str, type[BaseModel]],
+    context: Mapping[str, Any],
     secret_keys: frozenset[str] = frozenset(),
-) -> StackConfig:
-    """Parse the project's configuration (key -> string, as the CLI passes it) into StackConfig.
-
-    `raw` holds the project's keys without the `sticky-sessions:` prefix. Raises ConfigError
-    listing every problem.
-    """
+    other_keys: Iterable[str] = (),
+) -> tuple[dict[str, Any], dict[str, Mapping[str, Any]], list[str]]:
+    """Parse a project's object-valued keys (`raw`: key without the `<project>:` prefix ->
+    the CLI's string) with one model each. Returns the parsed sections, what the user set in
+    each, and one message per problem; a key in neither `models` nor `other_keys` is a problem."""
     problems: list[str] = []
     sections: dict[str, Any] = {}
     given: dict[str, Mapping[str, Any]] = {}
-    for key in sorted(set(raw) - set(SECTIONS)):
+    known = [*models, *other_keys]
+    for key in sorted(set(raw) - set(known)):
         problems.append(
-            f"{PROJECT}:{key}: unknown key; accepted keys: "
-            + ", ".join(f"{PROJECT}:{s}" for s in SECTIONS)
-            + f". Fix: pulumi config rm {PROJECT}:{key}"
+            f"{project}:{key}: unknown key; accepted keys: "
+            + ", ".join(f"{project}:{k}" for k in known)
+            + f". Fix: pulumi config rm {project}:{key}"
         )
-    context = {"stack": stack, "environ": environ}
-    for section in SECTIONS:
-        full_key = f"{PROJECT}:{section}"
+    for section, model in models.items():
+        full_key = f"{project}:{section}"
         secret = full_key in secret_keys
         value = raw.get(section, "{}")
         try:
@@ -675,13 +677,39 @@ def parse_stack_config(
             continue
         given[section] = data
         try:
-            sections[section] = SECTION_MODELS[section].model_validate(data, context=context)
+            sections[section] = model.model_validate(data, context=context)
         except ValidationError as error:
-            problems.extend(_section_problems(section, error, secret))
+            problems.extend(_section_problems(project, section, model, error, secret))
+    return sections, given, problems
+
+
+def parse_stack_config(
+    raw: Mapping[str, Any],
+    stack: str,
+    environ: Mapping[str, str],
+    secret_keys: frozenset[str] = frozenset(),
+) -> StackConfig:
+    """Parse the project's configuration (key -> string, as the CLI passes it) into StackConfig.
+
+    `raw` holds the project's keys without the `sticky-sessions:` prefix. Raises ConfigError
+    listing every problem.
+    """
+    context = {"stack": stack, "environ": environ}
+    sections, given, problems = parse_sections(PROJECT, raw, SECTION_MODELS, context, secret_keys)
     problems += _fit_problems(sections, given, secret_keys)
     if problems:
         raise ConfigError(problems)
     return StackConfig(stack=stack, **sections)
+
+
+def running_config(project: str) -> tuple[dict[str, Any], frozenset[str]]:
+    """The running program's config for `project` (keys without the prefix), and its secret keys."""
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{project}:"
+    every_key = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    raw = {key[len(prefix) :]: value for key, value in every_key.items() if key.startswith(prefix)}
+    return raw, frozenset(k for k in every_key if runtime_config.is_config_secret(k))
 
 
 def load_stack_config() -> StackConfig:
@@ -689,12 +717,8 @@ def load_stack_config() -> StackConfig:
     import os
 
     import pulumi
-    from pulumi.runtime import config as runtime_config
 
-    prefix = f"{PROJECT}:"
-    every_key = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    raw = {key[len(prefix) :]: value for key, value in every_key.items() if key.startswith(prefix)}
-    secret_keys = frozenset(k for k in every_key if runtime_config.is_config_secret(k))
+    raw, secret_keys = running_config(PROJECT)
     try:
         return parse_stack_config(raw, pulumi.get_stack(), os.environ, secret_keys)
     except ConfigError as error:

@@ -426,6 +426,11 @@ def run_program(
     finally:
         sys.path.remove(str(project_dir))
         pulumi.runtime.set_all_config({}, [])
+        # A failed program leaves outputs waiting on resources that never came: end them.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
     return run
