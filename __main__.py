@@ -23,7 +23,7 @@ if config.app.enabled:
             affinity=config.affinity,
             ingress_class_name=controller.ingress_class_name,
             load_balancer_address=controller.load_balancer_address,
-            ingress_waits_for=[controller.release] if controller.release else [],
+            ingress_waits_for=controller.ready,
         ),
         opts=on_cluster,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
@@ -36,7 +37,21 @@ SERVICE_NAME_ENV = "OVH_CLOUD_PROJECT_SERVICE"
 SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34", "1.35")
 DEFAULT_KUBERNETES_VERSION = "1.34"
 
-INGRESS_NGINX_CHART_VERSION = "4.15.1"  # the final release: ingress-nginx is retired upstream
+Controller = Literal["ingress-nginx", "traefik"]
+
+
+@dataclass(frozen=True)
+class ControllerDefaults:
+    chart_version: str
+    namespace: str
+
+
+CONTROLLER_DEFAULTS: dict[str, ControllerDefaults] = {
+    # The final release: ingress-nginx is retired upstream since March 2026.
+    "ingress-nginx": ControllerDefaults(chart_version="4.15.1", namespace="ingress-nginx"),
+    # Traefik v3.7.11, with its Kubernetes Ingress NGINX provider.
+    "traefik": ControllerDefaults(chart_version="41.3.0", namespace="traefik"),
+}
 DEFAULT_IMAGE = "ovhplatform/what-is-my-pod:1.0.1"
 
 # RFC 1123 label: what Kubernetes accepts for namespaces and what OVHcloud accepts for pool names.
@@ -322,17 +337,16 @@ class IngressConfig(_Section):
         default=True,
         description="true or false: false uses the controller another stack installed",
     )
-    controller: Literal["ingress-nginx"] = Field(
-        default="ingress-nginx", description="ingress-nginx"
+    controller: Controller = Field(
+        default="ingress-nginx",
+        description="ingress-nginx (retired upstream) or traefik (maintained, same Ingress)",
     )
+    # The next two default by controller: see CONTROLLER_DEFAULTS.
     chart_version: str = Field(
-        default=INGRESS_NGINX_CHART_VERSION,
         pattern=EXACT_VERSION,
         description="an exact chart version such as 4.15.1 (no range, no 'latest')",
     )
-    namespace: str = Field(
-        default="ingress-nginx", pattern=RFC1123_LABEL, description="an RFC 1123 label"
-    )
+    namespace: str = Field(pattern=RFC1123_LABEL, description="an RFC 1123 label")
     replicas: int = Field(default=1, ge=1, le=20, description="an integer from 1 to 20")
     external_traffic_policy: Literal["Cluster", "Local"] = Field(
         default="Cluster", description="Cluster or Local"
@@ -355,6 +369,38 @@ class IngressConfig(_Section):
         description="requests (cpu, memory) and limits (memory) of the controller container",
     )
     metrics: bool = Field(default=True, description="true or false: expose Prometheus metrics")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _controller_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        defaults = CONTROLLER_DEFAULTS.get(data.get("controller", "ingress-nginx"))
+        if defaults is None:
+            return data  # the controller field reports the unknown name
+        return {"chartVersion": defaults.chart_version, "namespace": defaults.namespace, **data}
+
+    @model_validator(mode="after")
+    def _what_traefik_supports(self) -> IngressConfig:
+        if self.controller != "traefik":
+            return self
+        if self.proxy_protocol:
+            raise _problem(
+                "the PROXY protocol is only wired for ingress-nginx here; Traefik would have to "
+                "trust the load balancer's addresses, which this stack does not know, got {got}",
+                key="proxyProtocol",
+                got="controller traefik",
+                fix="false",
+            )
+        if not self.metrics:
+            raise _problem(
+                "the Traefik chart's schema has no value that turns its Prometheus metrics off "
+                "(they stay on an internal port the load balancer does not expose), got {got}",
+                key="metrics",
+                got="controller traefik",
+                fix="true",
+            )
+        return self
 
     @model_validator(mode="after")
     def _proxy_protocol_through_its_switch(self) -> IngressConfig:
@@ -625,7 +671,8 @@ def _fit_problems(
             )
     ingress, app = sections.get("ingress"), sections.get("app")
     if ingress is not None and not ingress.enabled:
-        unused = [k for k in given.get("ingress", {}) if k not in ("enabled", "namespace")]
+        kept = ("enabled", "controller", "namespace")  # they say where the other controller is
+        unused = [k for k in given.get("ingress", {}) if k not in kept]
         problems += _unused("ingress", unused, "only used when ingress.enabled is true")
     if app is not None and not app.enabled:
         problems += _unused(
@@ -702,6 +749,25 @@ def parse_stack_config(
     return StackConfig(stack=stack, **sections)
 
 
+def config_warnings(config: StackConfig) -> list[str]:
+    """Settings that are valid but that the chosen controller cannot honour, naming the key."""
+    if not config.app.enabled or config.ingress.controller != "traefik":
+        return []
+    warnings = []
+    if config.affinity.mode == "balanced":
+        warnings.append(
+            f"{PROJECT}:affinity.mode is balanced, but Traefik always keeps a client on its pod "
+            "(persistent): a scale-up does not rebalance sessions. Set it to persistent to say so: "
+            f"pulumi config set --path {PROJECT}:affinity.mode persistent"
+        )
+    if config.affinity.change_on_failure:
+        warnings.append(
+            f"{PROJECT}:affinity.changeOnFailure is true, but Traefik ignores it: a client stays "
+            "on its pod until the pod is gone"
+        )
+    return warnings
+
+
 def running_config(project: str) -> tuple[dict[str, Any], frozenset[str]]:
     """The running program's config for `project` (keys without the prefix), and its secret keys."""
     from pulumi.runtime import config as runtime_config
@@ -720,6 +786,9 @@ def load_stack_config() -> StackConfig:
 
     raw, secret_keys = running_config(PROJECT)
     try:
-        return parse_stack_config(raw, pulumi.get_stack(), os.environ, secret_keys)
+        config = parse_stack_config(raw, pulumi.get_stack(), os.environ, secret_keys)
     except ConfigError as error:
         raise pulumi.RunError(str(error)) from None
+    for warning in config_warnings(config):
+        pulumi.log.warn(warning)
+    return config

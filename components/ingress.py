@@ -1,7 +1,14 @@
-"""The ingress-nginx controller as a Helm release, and the load balancer address it gets."""
+"""The ingress controller as a Helm release, and the load balancer address it gets.
+
+ingress-nginx (the tutorial's, retired upstream) or Traefik with its Kubernetes Ingress NGINX
+provider: both serve Ingresses of class `nginx` and read the same cookie-affinity annotations,
+so the app's Ingress is the same with either.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -9,32 +16,45 @@ import pulumi_kubernetes as k8s
 
 from components.config import PROXY_PROTOCOL_ANNOTATION, IngressConfig
 
-RELEASE_NAME = "ingress-nginx"
-CHART = "ingress-nginx"
-CHART_REPOSITORY = "https://kubernetes.github.io/ingress-nginx"
 INGRESS_CLASS_NAME = "nginx"
+# The controller name of ingress-nginx's IngressClass; Traefik's NGINX provider serves it too.
+NGINX_CONTROLLER_CLASS = "k8s.io/ingress-nginx"
 LOAD_BALANCER_FLAVOR_ANNOTATION = "loadbalancer.ovhcloud.com/flavor"
 # Creating the OVHcloud load balancer takes minutes; Helm waits for its address.
 RELEASE_TIMEOUT_SECONDS = 900
 RETIREMENT_WARNING = (
     "ingress-nginx is retired upstream since March 2026: chart 4.15.1 (controller 1.15.1) is its "
-    "final release and gets no more security fixes. See the README, 'ingress-nginx retirement'."
+    "final release and gets no more security fixes. See the README, 'ingress-nginx retirement' "
+    "(sticky-sessions:ingress.controller traefik is the maintained way out)."
 )
 
 
-def controller_values(ingress: IngressConfig) -> dict[str, Any]:
-    """Helm values for the ingress-nginx chart; every key exists in the chart's values.yaml
-    (Helm ignores an unknown key without a word, so tests check them against it)."""
+def _service_annotations(ingress: IngressConfig) -> dict[str, str]:
     annotations = dict(ingress.service_annotations)
     if ingress.load_balancer_flavor is not None:
         annotations[LOAD_BALANCER_FLAVOR_ANNOTATION] = ingress.load_balancer_flavor
     if ingress.proxy_protocol:
         annotations[PROXY_PROTOCOL_ANNOTATION] = "true"
-    controller_labels = {
-        "app.kubernetes.io/name": CHART,
-        "app.kubernetes.io/instance": RELEASE_NAME,
-        "app.kubernetes.io/component": "controller",
-    }
+    return annotations
+
+
+def _spread_over_nodes(labels: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": labels},
+        }
+    ]
+
+
+NO_LOSS_ROLLOUT = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+
+
+def controller_values(ingress: IngressConfig) -> dict[str, Any]:
+    """Helm values for the ingress-nginx chart; every key exists in the chart's values.yaml
+    (Helm ignores an unknown key without a word, so tests check them against it)."""
     return {
         "controller": {
             "replicaCount": ingress.replicas,
@@ -48,28 +68,90 @@ def controller_values(ingress: IngressConfig) -> dict[str, Any]:
             # The webhook rejects an Ingress the controller could not load, before it breaks routes.
             "admissionWebhooks": {"enabled": True},
             "resources": ingress.resources.kubernetes_spec(),
-            "updateStrategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-            },
-            "topologySpreadConstraints": [
+            "updateStrategy": NO_LOSS_ROLLOUT,
+            "topologySpreadConstraints": _spread_over_nodes(
                 {
-                    "maxSkew": 1,
-                    "topologyKey": "kubernetes.io/hostname",
-                    "whenUnsatisfiable": "ScheduleAnyway",
-                    "labelSelector": {"matchLabels": controller_labels},
+                    "app.kubernetes.io/name": "ingress-nginx",
+                    "app.kubernetes.io/instance": NGINX.release_name,
+                    "app.kubernetes.io/component": "controller",
                 }
-            ],
+            ),
             "metrics": {"enabled": ingress.metrics},
             # The PROXY header and the load balancer's PROXY pool only work together.
             "config": {"use-proxy-protocol": "true"} if ingress.proxy_protocol else {},
             "service": {
                 "type": "LoadBalancer",
                 "externalTrafficPolicy": ingress.external_traffic_policy,
-                "annotations": annotations,
+                "annotations": _service_annotations(ingress),
             },
         }
     }
+
+
+def traefik_values(ingress: IngressConfig) -> dict[str, Any]:
+    """Helm values for the Traefik chart; they satisfy the chart's values.schema.json."""
+    return {
+        "deployment": {"replicas": ingress.replicas},
+        # Like ingress-nginx's chart: a budget only when one replica can go and one stay.
+        "podDisruptionBudget": {"enabled": ingress.replicas >= 2, "minAvailable": 1},
+        "resources": ingress.resources.kubernetes_spec(),
+        "updateStrategy": NO_LOSS_ROLLOUT,
+        "topologySpreadConstraints": _spread_over_nodes({"app.kubernetes.io/name": "traefik"}),
+        # The chart's own class would be the cluster's default; the `nginx` class is ours.
+        "ingressClass": {"enabled": False},
+        "providers": {
+            # Serves class nginx Ingresses, reading their nginx.ingress.kubernetes.io/ annotations.
+            "kubernetesIngressNGINX": {
+                "enabled": True,
+                "ingressClass": INGRESS_CLASS_NAME,
+                "controllerClass": NGINX_CONTROLLER_CLASS,
+                # Without it the Ingress status never gets the address, and `pulumi up` waits on
+                # the Ingress until it times out.
+                "publishService": {"enabled": True},
+            },
+            # The plain Ingress provider would build a second set of routers for the same Ingress.
+            "kubernetesIngress": {"enabled": False},
+        },
+        # On the internal `metrics` entry point, which the load balancer Service does not expose.
+        "metrics": {"prometheus": {"entryPoint": "metrics"}},
+        "service": {
+            "annotations": _service_annotations(ingress),
+            "spec": {"externalTrafficPolicy": ingress.external_traffic_policy},
+        },
+    }
+
+
+@dataclass(frozen=True)
+class ControllerChart:
+    """What differs between the two controllers, and nothing else."""
+
+    release_name: str  # fixed: without it Helm adds a random suffix to every rendered name
+    chart: str
+    repository: str
+    values: Callable[[IngressConfig], dict[str, Any]]
+    service_suffix: str  # the controller Service is `<release><suffix>`
+    owns_ingress_class: bool  # the chart creates the `nginx` IngressClass itself
+    warning: str | None = None
+
+
+NGINX = ControllerChart(
+    release_name="ingress-nginx",
+    chart="ingress-nginx",
+    repository="https://kubernetes.github.io/ingress-nginx",
+    values=controller_values,
+    service_suffix="-controller",
+    owns_ingress_class=True,
+    warning=RETIREMENT_WARNING,
+)
+TRAEFIK = ControllerChart(
+    release_name="traefik",
+    chart="traefik",
+    repository="https://traefik.github.io/charts",
+    values=traefik_values,
+    service_suffix="",
+    owns_ingress_class=False,
+)
+CHARTS = {"ingress-nginx": NGINX, "traefik": TRAEFIK}
 
 
 def load_balancer_address(service_status: Any) -> str:
@@ -83,8 +165,12 @@ def load_balancer_address(service_status: Any) -> str:
     raise ValueError("the ingress controller Service has no load balancer address yet")
 
 
+def ingress_class_spec() -> dict[str, Any]:
+    return {"controller": NGINX_CONTROLLER_CLASS}
+
+
 class IngressController(pulumi.ComponentResource):
-    """The ingress-nginx release in its own namespace; exposes the class name and LB address."""
+    """The controller's release in its own namespace; exposes the class name and LB address."""
 
     release: k8s.helm.v3.Release
     ingress_class_name: pulumi.Output[str]
@@ -94,31 +180,43 @@ class IngressController(pulumi.ComponentResource):
         self, name: str, args: IngressConfig, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("sticky-sessions:index:IngressController", name, None, opts)
-        pulumi.log.warn(RETIREMENT_WARNING, resource=self)
+        chart = CHARTS[args.controller]
+        if chart.warning:
+            pulumi.log.warn(chart.warning, resource=self)
+        child = pulumi.ResourceOptions(parent=self)
 
         namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={"name": args.namespace},
-            opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-namespace", metadata={"name": args.namespace}, opts=child
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
-            # A fixed name: without it Helm adds a random suffix to every object the chart renders.
-            name=RELEASE_NAME,
-            chart=CHART,
+            name=chart.release_name,
+            chart=chart.chart,
             version=args.chart_version,
-            repository_opts={"repo": CHART_REPOSITORY},
+            repository_opts={"repo": chart.repository},
             namespace=namespace.metadata["name"],
-            values=controller_values(args),
+            values=chart.values(args),
             cleanup_on_fail=True,
             timeout=RELEASE_TIMEOUT_SECONDS,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
+        # What the app's Ingress must wait for before it is created.
+        self.ready: list[pulumi.Resource] = [self.release]
+        if not chart.owns_ingress_class:
+            # Ours, not the chart's: it outlives a change of controller, and the Ingress keeps it.
+            self.ready.append(
+                k8s.networking.v1.IngressClass(
+                    f"{name}-ingress-class",
+                    metadata={"name": INGRESS_CLASS_NAME},
+                    spec=ingress_class_spec(),
+                    opts=child,
+                )
+            )
         status = self.release.status
         service = k8s.core.v1.Service.get(
             f"{name}-controller-service",
-            pulumi.Output.concat(status.namespace, "/", status.name, "-controller"),
-            opts=pulumi.ResourceOptions(parent=self),
+            pulumi.Output.concat(status.namespace, "/", status.name, chart.service_suffix),
+            opts=child,
         )
         self.ingress_class_name = pulumi.Output.from_input(INGRESS_CLASS_NAME)
         self.load_balancer_address = service.status.apply(load_balancer_address)
@@ -130,10 +228,9 @@ class IngressController(pulumi.ComponentResource):
 
 
 class ExistingIngressController(pulumi.ComponentResource):
-    """The ingress-nginx another stack of this project installed (ingress.enabled false): its
-    controller Service is read from the cluster, nothing is created."""
+    """The controller another stack of this project installed (ingress.enabled false): its
+    Service is read from the cluster, nothing is created."""
 
-    release: k8s.helm.v3.Release | None = None  # not this stack's: nothing to wait for
     ingress_class_name: pulumi.Output[str]
     load_balancer_address: pulumi.Output[str]
 
@@ -141,11 +238,13 @@ class ExistingIngressController(pulumi.ComponentResource):
         self, name: str, args: IngressConfig, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("sticky-sessions:index:ExistingIngressController", name, None, opts)
+        chart = CHARTS[args.controller]
         service = k8s.core.v1.Service.get(
             f"{name}-controller-service",
-            f"{args.namespace}/{RELEASE_NAME}-controller",
+            f"{args.namespace}/{chart.release_name}{chart.service_suffix}",
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.ready: list[pulumi.Resource] = []  # not this stack's: nothing to wait for
         self.ingress_class_name = pulumi.Output.from_input(INGRESS_CLASS_NAME)
         self.load_balancer_address = service.status.apply(load_balancer_address)
         self.outputs: dict[str, pulumi.Output[str]] = {}  # the part is off: no outputs

@@ -21,9 +21,21 @@ def prod() -> ProgramRun:
     return run
 
 
-@pytest.fixture(scope="session", params=STACKS)
+CONTROLLERS = ("ingress-nginx", "traefik")
+
+
+@pytest.fixture(
+    scope="session",
+    params=[(stack, controller) for controller in CONTROLLERS for stack in STACKS],
+    ids=lambda p: p[0] if p[1] == "ingress-nginx" else f"{p[0]}-{p[1]}",
+)
 def stack_run(request: pytest.FixtureRequest) -> ProgramRun:
-    run = run_program(request.param)
+    """Each shipped stack, with each ingress controller."""
+    stack, controller = request.param
+    overrides = (
+        {} if controller == "ingress-nginx" else {"sticky-sessions:ingress.controller": controller}
+    )
+    run = run_program(stack, overrides)
     assert run.error is None, run.error
     return run
 

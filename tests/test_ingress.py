@@ -97,8 +97,10 @@ def test_a_service_without_an_address_is_an_error_not_an_empty_url(status: dict 
         load_balancer_address(status)
 
 
-def test_retirement_is_warned_once_per_run(stack_run: ProgramRun) -> None:
-    warnings = [w for w in stack_run.warnings() if "retired upstream" in w]
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_retirement_is_warned_once_per_run(stack: str, dev: ProgramRun, prod: ProgramRun) -> None:
+    run = {"dev": dev, "prod": prod}[stack]
+    warnings = [w for w in run.warnings() if "retired upstream" in w]
     assert len(warnings) == 1
     assert "4.15.1" in warnings[0] and "security fixes" in warnings[0]
 

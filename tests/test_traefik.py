@@ -1,0 +1,173 @@
+"""Traefik as the maintained controller: the same Ingress, the same sticky cookie."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from pulumi.errors import RunError
+
+from components.config import IngressConfig
+from components.ingress import traefik_values
+from tests.conftest import run_ok
+from tools.offline import LOAD_BALANCER_IP, ProgramRun, manifest, plain, run_program
+from tools.preview import main as preview
+
+CHART_DATA = Path(__file__).parent / "data" / "traefik-41.3.0"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+INGRESS_CLASS = "kubernetes:networking.k8s.io/v1:IngressClass"
+
+
+def traefik(**overrides: object) -> ProgramRun:
+    return run_ok(**{"ingress": {"controller": "traefik"}} | overrides)
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return json.loads((CHART_DATA / "values.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def dev_traefik() -> ProgramRun:
+    return traefik()
+
+
+def test_vendored_chart_is_the_default_version() -> None:
+    chart = yaml.safe_load((CHART_DATA / "Chart.yaml").read_text())
+    config = IngressConfig(controller="traefik")
+    assert chart["version"] == config.chart_version == "41.3.0"
+    assert chart["appVersion"] == "v3.7.11"
+    assert config.namespace == "traefik"
+
+
+def test_release_is_named_traefik_and_pinned(dev_traefik: ProgramRun) -> None:
+    release = dev_traefik.one(RELEASE).inputs
+    assert release["name"] == "traefik"
+    assert release["chart"] == "traefik"
+    assert release["version"] == "41.3.0"
+    assert release["repositoryOpts"] == {"repo": "https://traefik.github.io/charts"}
+    assert release["namespace"] == "traefik"
+    namespace = dev_traefik.one("kubernetes:core/v1:Namespace")
+    assert manifest(namespace)["metadata"]["name"] == "traefik"
+
+
+@pytest.mark.parametrize(
+    "ingress",
+    [
+        {"controller": "traefik"},
+        {"controller": "traefik", "replicas": 3, "loadBalancerFlavor": "large"},
+        {
+            "controller": "traefik",
+            "externalTrafficPolicy": "Local",
+            "resources": {"limits": {"memory": "256Mi"}},
+        },
+    ],
+    ids=["defaults", "replicas and flavor", "Local, memory limit"],
+)
+def test_values_satisfy_the_charts_schema(schema: dict, ingress: dict) -> None:
+    jsonschema.validate(traefik_values(IngressConfig.model_validate(ingress)), schema)
+
+
+def test_the_provider_spelling_is_the_charts(schema: dict) -> None:
+    values = traefik_values(IngressConfig(controller="traefik"))
+    provider = values["providers"]["kubernetesIngressNGINX"]
+    assert provider["enabled"] is True
+    assert provider["ingressClass"] == "nginx"
+    assert provider["controllerClass"] == "k8s.io/ingress-nginx"
+    assert provider["publishService"] == {"enabled": True}  # else the Ingress never gets status
+    # The docs' Helm example spells it kubernetesIngressNginx: the chart's schema refuses that.
+    misspelt = values | {"providers": {"kubernetesIngressNginx": provider}}
+    with pytest.raises(jsonschema.ValidationError, match="kubernetesIngressNginx"):
+        jsonschema.validate(misspelt, schema)
+
+
+def test_hardened_values_match_the_ingress_nginx_release() -> None:
+    values = plain(
+        traefik(**{"ingress": {"controller": "traefik", "replicas": 2}})
+        .one(RELEASE)
+        .inputs["values"]
+    )
+    assert values["deployment"]["replicas"] == 2
+    assert values["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
+    assert values["resources"]["requests"] == {"cpu": "100m", "memory": "90Mi"}
+    assert values["updateStrategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert values["ingressClass"] == {"enabled": False}  # no second, default IngressClass
+    assert values["providers"]["kubernetesIngress"] == {"enabled": False}
+
+
+def test_one_replica_gets_no_budget_that_would_block_drains(dev_traefik: ProgramRun) -> None:
+    values = plain(dev_traefik.one(RELEASE).inputs["values"])
+    assert values["podDisruptionBudget"]["enabled"] is False
+
+
+def test_the_program_owns_the_nginx_ingress_class(dev_traefik: ProgramRun) -> None:
+    ingress_class = manifest(dev_traefik.one(INGRESS_CLASS))
+    assert ingress_class["metadata"]["name"] == "nginx"
+    assert ingress_class["spec"] == {"controller": "k8s.io/ingress-nginx"}
+    ingress = dev_traefik.one(INGRESS)
+    assert dev_traefik.one(INGRESS_CLASS).urn in ingress.dependencies
+    assert dev_traefik.one(RELEASE).urn in ingress.dependencies
+
+
+def test_the_apps_ingress_is_the_same_with_either_controller(
+    dev: ProgramRun, dev_traefik: ProgramRun
+) -> None:
+    assert manifest(dev.one(INGRESS)) == manifest(dev_traefik.one(INGRESS))
+
+
+def test_controller_service_is_traefik_traefik_and_outputs_keep_their_names(
+    dev: ProgramRun, dev_traefik: ProgramRun
+) -> None:
+    lookup = dev_traefik.one("kubernetes:core/v1:Service", "ingress-controller-service")
+    assert lookup.id == "traefik/traefik"
+    assert set(dev_traefik.outputs) == set(dev.outputs)
+    assert dev_traefik.outputs["url"] == f"http://{LOAD_BALANCER_IP}"
+
+
+def test_no_retirement_warning_but_one_per_affinity_setting_traefik_cannot_honour() -> None:
+    run = traefik(affinity={"mode": "balanced", "changeOnFailure": True})
+    warnings = run.warnings()
+    assert not any("retired upstream" in w for w in warnings)
+    assert any("sticky-sessions:affinity.mode" in w and "persistent" in w for w in warnings)
+    assert any("sticky-sessions:affinity.changeOnFailure" in w for w in warnings)
+    assert traefik(affinity={"mode": "persistent"}).warnings() == []
+
+
+def test_ingress_nginx_gets_no_traefik_warnings(dev: ProgramRun) -> None:
+    assert not any("Traefik" in w for w in dev.warnings())
+
+
+@pytest.mark.parametrize(
+    ("setting", "key"),
+    [({"proxyProtocol": True}, "proxyProtocol"), ({"metrics": False}, "metrics")],
+)
+def test_settings_traefik_cannot_take_are_refused(setting: dict, key: str) -> None:
+    result = run_program("dev", {"sticky-sessions:ingress": {"controller": "traefik"} | setting})
+    assert isinstance(result.error, RunError)
+    assert f"sticky-sessions:ingress.{key}" in str(result.error)
+    assert result.resources == []
+
+
+def test_ingress_off_finds_the_traefik_another_stack_installed() -> None:
+    result = run_program(
+        "dev",
+        {
+            "sticky-sessions:cluster": {"mode": "stack", "stack": "acme/sticky-sessions/shared"},
+            "sticky-sessions:nodePool": {},
+            "sticky-sessions:ingress": {"enabled": False, "controller": "traefik"},
+        },
+    )
+    assert result.error is None, result.error
+    assert (
+        result.one("kubernetes:core/v1:Service", "ingress-controller-service").id
+        == "traefik/traefik"
+    )
+
+
+def test_the_offline_preview_shows_traefik(capsys: pytest.CaptureFixture[str]) -> None:
+    assert preview(["--set", "sticky-sessions:ingress.controller=traefik"]) == 0
+    out = capsys.readouterr().out
+    assert "chart: traefik 41.3.0 from https://traefik.github.io/charts" in out
+    assert "kubernetes:networking.k8s.io/v1:IngressClass ingress-ingress-class" in out
