@@ -17,13 +17,16 @@ import time
 
 from tools.offline import PROJECT_DIR
 
-# The SDK modules the program uses. Both SDKs load submodules lazily on first attribute access,
-# so the baseline names the classes: that is what makes Python really import the modules.
+# The SDK modules the program uses (meta.v1 for every object's metadata). Both SDKs load
+# submodules lazily on first attribute access, so the baseline names the classes: that is what
+# makes Python really import the modules.
 SDK_IMPORTS = (
     "import pulumi; "
     "from pulumi_kubernetes import Provider; "
     "from pulumi_kubernetes.core.v1 import Namespace, Service; "
+    "from pulumi_kubernetes.meta.v1 import ObjectMetaArgs; "
     "from pulumi_kubernetes.apps.v1 import Deployment; "
+    "from pulumi_kubernetes.policy.v1 import PodDisruptionBudget; "
     "from pulumi_kubernetes.networking.v1 import Ingress; "
     "from pulumi_kubernetes.helm.v3 import Release; "
     "from pulumi_ovh.cloudproject import Kube, KubeNodePool"
