@@ -21,9 +21,9 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from http.cookies import CookieError, SimpleCookie
+from http.cookies import CookieError, Morsel, SimpleCookie
 from typing import Any
 
 import aiohttp
@@ -119,37 +119,35 @@ def pod_name(answer: Answer) -> str:
     return match.group("pod")
 
 
-def cookie_attributes(set_cookie_headers: Sequence[str], name: str) -> dict[str, Any] | None:
-    """The attributes of cookie `name` in Set-Cookie headers, as received; None if not set."""
+def _morsels(set_cookie_headers: Sequence[str]) -> Iterator[Morsel[str]]:
+    """Every cookie the Set-Cookie headers set; a header that does not parse is skipped."""
     for header in set_cookie_headers:
-        jar = SimpleCookie()
+        jar: SimpleCookie = SimpleCookie()
         try:
             jar.load(header)
         except CookieError:
             continue
-        if name in jar:
-            morsel = jar[name]
-            attributes: dict[str, Any] = {}
-            for key, spelling in COOKIE_ATTRIBUTES.items():
-                value = morsel[key]
-                if key in {"httponly", "secure"}:
-                    attributes[spelling] = bool(value)
-                elif value != "":
-                    attributes[spelling] = value
-            return attributes
+        yield from jar.values()
+
+
+def cookie_attributes(set_cookie_headers: Sequence[str], name: str) -> dict[str, Any] | None:
+    """The attributes of cookie `name` in Set-Cookie headers, as received; None if not set."""
+    for morsel in _morsels(set_cookie_headers):
+        if morsel.key != name:
+            continue
+        attributes: dict[str, Any] = {}
+        for key, spelling in COOKIE_ATTRIBUTES.items():
+            value = morsel[key]
+            if key in {"httponly", "secure"}:
+                attributes[spelling] = bool(value)
+            elif value != "":
+                attributes[spelling] = value
+        return attributes
     return None
 
 
 def cookie_names(set_cookie_headers: Sequence[str]) -> list[str]:
-    names = []
-    for header in set_cookie_headers:
-        jar = SimpleCookie()
-        try:
-            jar.load(header)
-        except CookieError:
-            continue
-        names += list(jar)
-    return names
+    return [morsel.key for morsel in _morsels(set_cookie_headers)]
 
 
 def _session(connections: int, timeout: float) -> aiohttp.ClientSession:

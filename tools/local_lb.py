@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -128,15 +128,33 @@ def haproxy_config(port: int, backends: Sequence[int], cookie_name: str | None) 
 
 
 @contextlib.contextmanager
-def haproxy(backends: Sequence[int], cookie_name: str | None) -> Iterator[int]:
-    """A real HAProxy in front of `backends`; yields its port."""
+def _configured(
+    program: str, config_name: str, render: Callable[[Path, int], str], arguments: list[str]
+) -> Iterator[int]:
+    """Run `program` on a free port with the configuration `render(workdir, port)` writes in a
+    temporary folder (`{workdir}` and `{config}` in `arguments` name them); yields the port."""
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="haproxy-") as directory:
+    with tempfile.TemporaryDirectory(prefix=f"{program}-") as directory:
         workdir = Path(directory)
-        (workdir / "haproxy.cfg").write_text(haproxy_config(port, backends, cookie_name))
-        command = [shutil.which("haproxy") or "haproxy", "-db", "-f", str(workdir / "haproxy.cfg")]
+        config = workdir / config_name
+        config.write_text(render(workdir, port))
+        command = [shutil.which(program) or program] + [
+            argument.format(workdir=workdir, config=config) for argument in arguments
+        ]
         with _process(command, port, workdir):
             yield port
+
+
+def haproxy(
+    backends: Sequence[int], cookie_name: str | None
+) -> contextlib.AbstractContextManager[int]:
+    """A real HAProxy in front of `backends`; yields its port."""
+    return _configured(
+        "haproxy",
+        "haproxy.cfg",
+        lambda _, port: haproxy_config(port, backends, cookie_name),
+        ["-db", "-f", "{config}"],
+    )
 
 
 def nginx_config(workdir: Path, port: int, backends: Sequence[int], cookie_name: str | None) -> str:
@@ -171,24 +189,16 @@ def nginx_config(workdir: Path, port: int, backends: Sequence[int], cookie_name:
     )
 
 
-@contextlib.contextmanager
-def nginx(backends: Sequence[int], cookie_name: str | None) -> Iterator[int]:
+def nginx(
+    backends: Sequence[int], cookie_name: str | None
+) -> contextlib.AbstractContextManager[int]:
     """A real nginx in front of `backends`; yields its port."""
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="nginx-") as directory:
-        workdir = Path(directory)
-        (workdir / "nginx.conf").write_text(nginx_config(workdir, port, backends, cookie_name))
-        command = [
-            shutil.which("nginx") or "nginx",
-            "-p",
-            str(workdir),
-            "-c",
-            str(workdir / "nginx.conf"),
-            "-e",
-            str(workdir / "error.log"),
-        ]
-        with _process(command, port, workdir):
-            yield port
+    return _configured(
+        "nginx",
+        "nginx.conf",
+        lambda workdir, port: nginx_config(workdir, port, backends, cookie_name),
+        ["-p", "{workdir}", "-c", "{config}", "-e", "{workdir}/error.log"],
+    )
 
 
 LOAD_BALANCERS = {"haproxy": haproxy, "nginx": nginx}
