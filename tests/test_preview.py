@@ -196,3 +196,14 @@ def test_a_failing_program_exits_1_with_one_line(
     code, _, err = preview(capsys, "--stack", "secret", project_dir=project_with_secrets)
     assert code == 1
     assert err.strip() == "preview: the program failed: boom"
+
+
+def test_says_when_it_stands_in_for_the_ovhcloud_project_id(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OVH_CLOUD_PROJECT_SERVICE", raising=False)
+    assert main([]) == 0
+    assert "Note: no OVHcloud project id in OVH_CLOUD_PROJECT_SERVICE" in capsys.readouterr().out
+    monkeypatch.setenv("OVH_CLOUD_PROJECT_SERVICE", "f" * 32)
+    assert main([]) == 0
+    assert "Note:" not in capsys.readouterr().out

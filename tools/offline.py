@@ -221,6 +221,7 @@ class ProgramRun:
     secret_outputs: frozenset[str] = frozenset()
     logs: list[tuple[str, str]] = field(default_factory=list)
     error: BaseException | None = None
+    notes: list[str] = field(default_factory=list)  # what the offline run stood in for
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
@@ -388,6 +389,10 @@ def run_program(
     extra_env = dict(environ or {})
     if not os.environ.get(SERVICE_NAME_ENV) and SERVICE_NAME_ENV not in extra_env:
         extra_env[SERVICE_NAME_ENV] = PLACEHOLDER_SERVICE_NAME
+        run.notes.append(
+            f"no OVHcloud project id in {SERVICE_NAME_ENV}: a create-mode cluster gets the "
+            f"placeholder {PLACEHOLDER_SERVICE_NAME} unless cluster.serviceName is set"
+        )
 
     # Each run gets its own event loop: a previous asyncio.run() leaves the thread without one.
     loop = asyncio.new_event_loop()

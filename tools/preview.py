@@ -179,6 +179,7 @@ def render_text(run: ProgramRun) -> str:
         "",
         "Warnings:" if run.warnings() else "Warnings: none",
         *(f"    {warning}" for warning in run.warnings()),
+        *(f"Note: {note}" for note in run.notes),
         "",
         "Outputs:",
         *(f"    {name}: {value}" for name, value in _masked_outputs(run).items()),
@@ -210,6 +211,7 @@ def render_json(run: ProgramRun) -> str:
         "outputs": _masked_outputs(run),
         "secretOutputs": sorted(run.secret_outputs),
         "warnings": run.warnings(),
+        "notes": run.notes,
     }
     return json.dumps(document, indent=2, sort_keys=False)
 
