@@ -61,7 +61,13 @@ def controller_values(ingress: IngressConfig) -> dict[str, Any]:
             # The chart adds the PodDisruptionBudget once there are 2 replicas or more.
             "minAvailable": 1,
             "ingressClass": INGRESS_CLASS_NAME,
-            "ingressClassResource": {"name": INGRESS_CLASS_NAME, "enabled": True, "default": False},
+            # The IngressClass is the program's (see IngressController), not the chart's.
+            "ingressClassResource": {
+                "name": INGRESS_CLASS_NAME,
+                "enabled": False,
+                "default": False,
+                "controllerValue": NGINX_CONTROLLER_CLASS,
+            },
             # Snippet annotations let any Ingress author inject raw nginx configuration.
             "allowSnippetAnnotations": False,
             "enableAnnotationValidations": True,
@@ -130,7 +136,6 @@ class ControllerChart:
     repository: str
     values: Callable[[IngressConfig], dict[str, Any]]
     service_suffix: str  # the controller Service is `<release><suffix>`
-    owns_ingress_class: bool  # the chart creates the `nginx` IngressClass itself
     warning: str | None = None
 
 
@@ -140,7 +145,6 @@ NGINX = ControllerChart(
     repository="https://kubernetes.github.io/ingress-nginx",
     values=controller_values,
     service_suffix="-controller",
-    owns_ingress_class=True,
     warning=RETIREMENT_WARNING,
 )
 TRAEFIK = ControllerChart(
@@ -149,7 +153,6 @@ TRAEFIK = ControllerChart(
     repository="https://traefik.github.io/charts",
     values=traefik_values,
     service_suffix="",
-    owns_ingress_class=False,
 )
 CHARTS = {"ingress-nginx": NGINX, "traefik": TRAEFIK}
 
@@ -198,20 +201,20 @@ class IngressController(pulumi.ComponentResource):
             values=chart.values(args),
             cleanup_on_fail=True,
             timeout=RELEASE_TIMEOUT_SECONDS,
+            # A change of controller replaces the release: the old one goes first, so two
+            # controllers never fight over the Ingress status.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        # Ours, not a chart's: both controllers serve it, so it outlives a change of controller
+        # and the app's Ingress keeps its class.
+        ingress_class = k8s.networking.v1.IngressClass(
+            f"{name}-ingress-class",
+            metadata={"name": INGRESS_CLASS_NAME},
+            spec=ingress_class_spec(),
             opts=child,
         )
         # What the app's Ingress must wait for before it is created.
-        self.ready: list[pulumi.Resource] = [self.release]
-        if not chart.owns_ingress_class:
-            # Ours, not the chart's: it outlives a change of controller, and the Ingress keeps it.
-            self.ready.append(
-                k8s.networking.v1.IngressClass(
-                    f"{name}-ingress-class",
-                    metadata={"name": INGRESS_CLASS_NAME},
-                    spec=ingress_class_spec(),
-                    opts=child,
-                )
-            )
+        self.ready: list[pulumi.Resource] = [self.release, ingress_class]
         status = self.release.status
         service = k8s.core.v1.Service.get(
             f"{name}-controller-service",

@@ -27,6 +27,11 @@ def test_release_is_named_exactly_and_pins_the_final_chart(dev: ProgramRun) -> N
     assert release["repositoryOpts"] == {"repo": "https://kubernetes.github.io/ingress-nginx"}
 
 
+def test_a_change_of_controller_deletes_the_old_release_first(dev: ProgramRun) -> None:
+    # Replacing ingress-nginx by Traefik must never run both against the same Ingress status.
+    assert dev.one(RELEASE).delete_before_replace
+
+
 def test_release_goes_into_its_own_namespace_which_the_stack_creates(dev: ProgramRun) -> None:
     namespace = dev.one(NAMESPACE, "ingress-namespace")
     assert namespace.inputs["metadata"]["name"] == "ingress-nginx"
@@ -58,6 +63,9 @@ def test_controller_serves_the_nginx_class_and_refuses_snippets() -> None:
     values = controller_values(IngressConfig())
     controller = values["controller"]
     assert controller["ingressClassResource"]["name"] == INGRESS_CLASS_NAME == "nginx"
+    # The program owns the IngressClass, so a change of controller keeps it.
+    assert controller["ingressClassResource"]["enabled"] is False
+    assert controller["ingressClass"] == "nginx"
     assert controller["allowSnippetAnnotations"] is False
     assert controller["admissionWebhooks"]["enabled"] is True
     assert controller["service"]["type"] == "LoadBalancer"

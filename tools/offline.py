@@ -205,6 +205,7 @@ class Registration:
     dependencies: list[str]
     provider: str
     protect: bool
+    delete_before_replace: bool = False
     read: bool = False
 
     @property
@@ -364,6 +365,7 @@ def run_program(
                     dependencies=list(getattr(request, "dependencies", [])),
                     provider=request.provider,
                     protect=bool(getattr(request, "protect", False)),
+                    delete_before_replace=bool(getattr(request, "deleteBeforeReplace", False)),
                     read=read,
                 )
             )

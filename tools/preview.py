@@ -109,6 +109,8 @@ def _highlights(resource: Registration) -> list[str]:
     elif kind == "kubernetes:core/v1:Service":
         ports = ", ".join(str(p.get("port")) for p in spec.get("ports", []))
         lines.append(f"ports: {ports}  selector: {spec.get('selector')}")
+    elif kind == "kubernetes:networking.k8s.io/v1:IngressClass":
+        lines.append(f"controller: {spec.get('controller')}")
     elif kind == "kubernetes:networking.k8s.io/v1:Ingress":
         lines.append(f"ingressClassName: {spec.get('ingressClassName')}")
         for rule in spec.get("rules", []):
@@ -138,7 +140,7 @@ def _tree(run: ProgramRun) -> list[str]:
         lines.append(f"{indent}{branch}{marker} {resource.type} {resource.name}{flags}")
         below = indent + ("   " if last else "│  ")
         details = _highlights(resource)
-        waits = [names[d] for d in resource.dependencies if d in names]
+        waits = sorted(names[d] for d in resource.dependencies if d in names)
         if waits:
             details.append("waits for: " + ", ".join(waits))
         kids = children.get(resource.urn, [])
@@ -203,7 +205,7 @@ def render_json(run: ProgramRun) -> str:
                 "read": r.read,
                 "protect": r.protect,
                 "provider": r.provider_urn or None,
-                "dependencies": r.dependencies,
+                "dependencies": sorted(r.dependencies),
                 "inputs": plain(r.inputs),
             }
             for r in run.resources
