@@ -670,6 +670,18 @@ def _fit_problems(
                 '"$(cat kubeconfig)"'
             )
     ingress, app = sections.get("ingress"), sections.get("app")
+    if (
+        ingress is not None
+        and app is not None
+        and ingress.enabled
+        and app.enabled
+        and app.namespace == ingress.namespace
+    ):
+        problems.append(
+            f"{_key('app', 'namespace')}: {app.namespace!r} is the controller's namespace; the "
+            "app gets its own (both would declare and, on destroy, delete it). Fix: pulumi config "
+            f"set --path {_key('app', 'namespace')} <another namespace>"
+        )
     if ingress is not None and not ingress.enabled:
         kept = ("enabled", "controller", "namespace")  # they say where the other controller is
         unused = [k for k in given.get("ingress", {}) if k not in kept]

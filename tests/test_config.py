@@ -159,6 +159,11 @@ BAD = [
         'serviceAnnotations["a.b/c"]',
     ),
     ("ingress namespace", {"sticky-sessions:ingress.namespace": "Ingress"}, "ingress.namespace"),
+    (
+        "app in the controller's namespace",
+        {"sticky-sessions:app.namespace": "ingress-nginx"},
+        "app.namespace",
+    ),
 ]
 
 
