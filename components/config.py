@@ -29,7 +29,6 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 PROJECT = "sticky-sessions"
-SECTIONS = ("cluster", "nodePool", "ingress", "app", "affinity")
 SERVICE_NAME_ENV = "OVH_CLOUD_PROJECT_SERVICE"
 
 # Kubernetes minors that OVHcloud Managed Kubernetes offers for new clusters (its
@@ -521,6 +520,7 @@ SECTION_MODELS: dict[str, type[_Section]] = {
     "app": AppConfig,
     "affinity": AffinityConfig,
 }
+SECTIONS = tuple(SECTION_MODELS)  # the project's config keys, as Pulumi.yaml declares them
 
 
 def _shown(value: Any, secret: bool) -> str:

@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from components.config import SERVICE_NAME_ENV
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # Documentation values (RFC 5737, a placeholder id): nothing here looks like a real credential.
@@ -54,7 +56,6 @@ REFERENCED_STACK_OUTPUTS: dict[str, Any] = {
     "loadBalancerAddress": LOAD_BALANCER_IP,
 }
 REFERENCED_SECRET_OUTPUTS = ("kubeconfig",)
-SERVICE_NAME_ENV = "OVH_CLOUD_PROJECT_SERVICE"
 SECRET_MASK = "[secret]"
 
 
@@ -232,9 +233,6 @@ class ProgramRun:
         if len(found) != 1:
             raise LookupError(f"expected one {type_} {name or ''}, found {len(found)}")
         return found[0]
-
-    def by_urn(self, urn: str) -> Registration:
-        return next(r for r in self.resources if r.urn == urn)
 
     def warnings(self) -> list[str]:
         return [message for level, message in self.logs if level == "WARNING"]

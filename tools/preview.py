@@ -202,6 +202,7 @@ def render_json(run: ProgramRun) -> str:
                 "type": r.type,
                 "name": r.name,
                 "parent": r.parent or None,
+                "component": not r.custom,
                 "read": r.read,
                 "protect": r.protect,
                 "provider": r.provider_urn or None,
