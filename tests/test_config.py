@@ -1,5 +1,8 @@
 """Configuration: defaults, the stack files, and one clear message per bad value."""
 
+import json
+
+import jsonschema
 import pytest
 import yaml
 from pulumi.errors import RunError
@@ -178,3 +181,9 @@ def test_bad_configuration_names_the_key_and_declares_nothing(
     assert lines, message
     assert "Fix: pulumi config" in lines[0]
     assert run.resources == []
+
+
+@pytest.mark.parametrize("project_file", ["Pulumi.yaml", "examples/consumer/Pulumi.yaml"])
+def test_project_files_satisfy_the_clis_schema(project_file: str) -> None:
+    schema = json.loads((PROJECT_DIR / "tests/data/pulumi-project.schema.json").read_text())
+    jsonschema.validate(yaml.safe_load((PROJECT_DIR / project_file).read_text()), schema)
