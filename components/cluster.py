@@ -149,7 +149,7 @@ class StackCluster(pulumi.ComponentResource):
                 )
             return kubeconfig
 
-        self.kubeconfig = pulumi.Output.secret(
+        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             self.reference.get_output("kubeconfig").apply(required)
         )
         outputs = {key: self.reference.get_output(key) for key in CLUSTER_OUTPUTS}

@@ -527,8 +527,13 @@ def _shown(value: Any, secret: bool) -> str:
     return "[secret]" if secret else json.dumps(value)
 
 
-def _fix(full_key: str, field: Any | None) -> str:
-    if (getattr(field, "json_schema_extra", None) or {}).get("secret"):
+def _is_secret_field(field: FieldInfo | None) -> bool:
+    extra = field.json_schema_extra if field is not None else None
+    return isinstance(extra, dict) and extra.get("secret") is True
+
+
+def _fix(full_key: str, field: FieldInfo | None) -> str:
+    if _is_secret_field(field):
         return f'pulumi config set --secret --path {full_key} "$(cat kubeconfig)"'
     default = getattr(field, "default", None)
     if isinstance(default, str):
@@ -605,8 +610,7 @@ def _section_problems(
                 f"{field.description}. Fix: pulumi config rm --path '{entry_key}'"
             )
         else:
-            secret_field = bool((field.json_schema_extra or {}).get("secret"))
-            given = _shown(err["input"], secret or secret_field)
+            given = _shown(err["input"], secret or _is_secret_field(field))
             if err["type"] == "value_error":  # a validator of ours says why
                 given += f" ({err['ctx']['error']})"
             problems.append(

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.cookies import CookieError, Morsel, SimpleCookie
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 from tqdm import tqdm
@@ -297,7 +297,7 @@ def _positive(kind: type, minimum: float) -> Any:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         raise CheckError(f"{message} (see --help)")
 
 

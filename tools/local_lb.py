@@ -27,13 +27,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_listening(port: int, process: subprocess.Popen | None = None) -> None:
+def wait_until_listening(port: int, process: subprocess.Popen[bytes] | None = None) -> None:
     """Bounded wait for a TCP listener; fails early if the process that should listen died."""
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(
-                f"{process.args[0]} exited with {process.returncode} before listening"
+                f"{process.args!r} exited with {process.returncode} before listening on {port}"
             )
         with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), timeout=0.2):
             return

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pulumi.runtime import Mocks
 
 from components.config import SERVICE_NAME_ENV
 
@@ -255,7 +256,7 @@ def _fake_id(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
-class OfflineMocks:
+class OfflineMocks(Mocks):
     """What the providers would answer: the inputs echoed, plus the outputs the program reads."""
 
     def __init__(self, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
@@ -340,7 +341,7 @@ def run_program(
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime import rpc, settings
     from pulumi.runtime.proto import resource_pb2
-    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.stack import Stack, run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
     config = cli_config(stack, overrides, project_dir)
@@ -400,7 +401,7 @@ def run_program(
     # A failed run may leave outputs pending on its (closed) loop: they are not this run's.
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
-    settings.set_root_resource(None)
+    settings.ROOT.set(None)
     pulumi.runtime.set_all_config(config.values, sorted(config.secret_keys))
     mocks = OfflineMocks(stack_outputs)
     pulumi_mocks.set_mocks(
@@ -412,6 +413,7 @@ def run_program(
         monitor=RecordingMonitor(mocks),
     )
     root = settings.get_root_resource()
+    assert isinstance(root, Stack)  # set_mocks made it
     main = project_dir / "__main__.py"
 
     async def program() -> None:
