@@ -173,4 +173,5 @@ def test_the_offline_preview_shows_traefik(capsys: pytest.CaptureFixture[str]) -
     assert preview(["--set", "sticky-sessions:ingress.controller=traefik"]) == 0
     out = capsys.readouterr().out
     assert "chart: traefik 41.3.0 from https://traefik.github.io/charts" in out
+    assert "controller replicas: 1" in out
     assert "kubernetes:networking.k8s.io/v1:IngressClass ingress-ingress-class" in out

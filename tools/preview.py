@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
 # --- what a reviewer reads ------------------------------------------------------------------
 
 
+def _shown(value: Any) -> str:
+    """A value as YAML writes it: true/false, not Python's True/False."""
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+
+
 def _highlights(resource: Registration) -> list[str]:
     """The few properties a reviewer cares about, one `key: value` per entry."""
     inputs = plain(resource.inputs)
@@ -82,21 +87,26 @@ def _highlights(resource: Registration) -> list[str]:
         return [
             f"name: {inputs.get('name')}  flavor: {inputs.get('flavorName')}",
             "nodes: {minNodes} <= {desiredNodes} <= {maxNodes}".format(**inputs),
-            f"autoscale: {inputs.get('autoscale')}  antiAffinity: {inputs.get('antiAffinity')}",
+            f"autoscale: {_shown(inputs.get('autoscale'))}  "
+            f"antiAffinity: {_shown(inputs.get('antiAffinity'))}",
         ]
     if kind == "pulumi:pulumi:StackReference":
         return [f"reads the outputs of stack {inputs.get('name')}"]
     if kind == "pulumi:providers:kubernetes":
         return [f"{key}: {value}" for key, value in sorted(inputs.items())]
     if kind == "kubernetes:helm.sh/v3:Release":
-        controller = (inputs.get("values") or {}).get("controller") or {}
+        values = inputs.get("values") or {}
+        # ingress-nginx's chart and Traefik's say "replicas" in two places.
+        replicas = (values.get("controller") or {}).get("replicaCount") or (
+            values.get("deployment") or {}
+        ).get("replicas")
         lines = [
             f"release: {inputs.get('name')}  namespace: {inputs.get('namespace')}",
             f"chart: {inputs.get('chart')} {inputs.get('version')} from "
             f"{(inputs.get('repositoryOpts') or {}).get('repo')}",
         ]
-        if controller:
-            lines.append(f"controller replicas: {controller.get('replicaCount')}")
+        if replicas is not None:
+            lines.append(f"controller replicas: {replicas}")
         return lines
     lines = []
     if metadata.get("name"):
@@ -108,7 +118,8 @@ def _highlights(resource: Registration) -> list[str]:
         lines += [f"image: {c['image']}" for c in containers]
     elif kind == "kubernetes:core/v1:Service":
         ports = ", ".join(str(p.get("port")) for p in spec.get("ports", []))
-        lines.append(f"ports: {ports}  selector: {spec.get('selector')}")
+        selector = ", ".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items())
+        lines.append(f"ports: {ports}  selector: {selector}")
     elif kind == "kubernetes:networking.k8s.io/v1:IngressClass":
         lines.append(f"controller: {spec.get('controller')}")
     elif kind == "kubernetes:networking.k8s.io/v1:Ingress":
