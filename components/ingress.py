@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import PROXY_PROTOCOL_ANNOTATION, IngressConfig
+from components.config import CONTROLLER_DEFAULTS, PROXY_PROTOCOL_ANNOTATION, IngressConfig
 
 INGRESS_CLASS_NAME = "nginx"
 # The controller name of ingress-nginx's IngressClass; Traefik's NGINX provider serves it too.
@@ -23,8 +23,9 @@ LOAD_BALANCER_FLAVOR_ANNOTATION = "loadbalancer.ovhcloud.com/flavor"
 # Creating the OVHcloud load balancer takes minutes; Helm waits for its address.
 RELEASE_TIMEOUT_SECONDS = 900
 RETIREMENT_WARNING = (
-    "ingress-nginx is retired upstream since March 2026: chart 4.15.1 (controller 1.15.1) is its "
-    "final release and gets no more security fixes. See the README, 'ingress-nginx retirement' "
+    "ingress-nginx is retired upstream since March 2026: chart "
+    f"{CONTROLLER_DEFAULTS['ingress-nginx'].chart_version} (controller 1.15.1) is its final "
+    "release and gets no more security fixes. See the README, 'ingress-nginx retirement' "
     "(sticky-sessions:ingress.controller traefik is the maintained way out)."
 )
 

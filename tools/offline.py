@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from pulumi.runtime import Mocks
 
-from components.config import SERVICE_NAME_ENV
+from components.config import DEFAULT_KUBERNETES_VERSION, SERVICE_NAME_ENV
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,7 +52,7 @@ REFERENCED_STACK_OUTPUTS: dict[str, Any] = {
     "clusterId": "0" * 8 + "-shared-cluster",
     "clusterName": "sticky-shared",
     "region": "GRA9",
-    "kubernetesVersion": "1.34",
+    "kubernetesVersion": DEFAULT_KUBERNETES_VERSION,
     "ingressClassName": "nginx",
     "loadBalancerAddress": LOAD_BALANCER_IP,
 }
@@ -340,7 +340,6 @@ def run_program(
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime import rpc, settings
-    from pulumi.runtime.proto import resource_pb2
     from pulumi.runtime.stack import Stack, run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
@@ -378,14 +377,13 @@ def run_program(
         def ReadResource(self, request: Any) -> Any:
             response = super().ReadResource(request)
             self._record(request, response, read=True)
-            return resource_pb2.ReadResourceResponse(
-                urn=response.urn, properties=response.properties
-            )
+            return response
 
-    logger = logging.getLogger(f"sticky-sessions.offline.{id(run)}")
+    logger = logging.getLogger("sticky-sessions.offline")
     logger.propagate = False
     logger.setLevel(logging.INFO)
-    logger.addHandler(_LogRecorder(run.logs))
+    recorder = _LogRecorder(run.logs)
+    logger.addHandler(recorder)
 
     extra_env = dict(environ or {})
     if not os.environ.get(SERVICE_NAME_ENV) and SERVICE_NAME_ENV not in extra_env:
@@ -432,6 +430,7 @@ def run_program(
         run.error = error
     finally:
         sys.path.remove(str(project_dir))
+        logger.removeHandler(recorder)
         pulumi.runtime.set_all_config({}, [])
         # A failed program leaves outputs waiting on resources that never came: end them.
         pending = asyncio.all_tasks(loop)
