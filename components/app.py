@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes.apps.v1 import DeploymentSpecArgsDict
+from pulumi_kubernetes.core.v1 import ProbeArgsDict, ServiceSpecArgsDict
+from pulumi_kubernetes.meta.v1 import ObjectMetaArgsDict
+from pulumi_kubernetes.networking.v1 import IngressRuleArgsDict, IngressSpecArgsDict
+from pulumi_kubernetes.policy.v1 import PodDisruptionBudgetSpecArgsDict
 
 from components.config import AffinityConfig, AppConfig
+from components.kubernetes_pieces import NO_LOSS_ROLLOUT, spread_over_nodes
 
 ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
 HTTP_PORT_NAME = "http"
@@ -27,7 +32,7 @@ def deployment_name(app: AppConfig) -> str:
     return f"{app.name}-deployment"
 
 
-def _http_probe(period_seconds: int, failure_threshold: int) -> dict[str, Any]:
+def _http_probe(period_seconds: int, failure_threshold: int) -> ProbeArgsDict:
     return {
         "httpGet": {"path": "/", "port": HTTP_PORT_NAME},
         "periodSeconds": period_seconds,
@@ -35,18 +40,14 @@ def _http_probe(period_seconds: int, failure_threshold: int) -> dict[str, Any]:
     }
 
 
-def deployment_spec(app: AppConfig) -> dict[str, Any]:
+def deployment_spec(app: AppConfig) -> DeploymentSpecArgsDict:
     """The tutorial's deployment.yml spec: replicas of the image, told their own pod name,
     hardened for production: least privilege, probes, spread over nodes, no-loss rollouts."""
     labels = app_labels(app)
     return {
         "replicas": app.replicas,
         "selector": {"matchLabels": labels},
-        # A rollout starts a new pod before it stops an old one: never fewer than `replicas`.
-        "strategy": {
-            "type": "RollingUpdate",
-            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-        },
+        "strategy": NO_LOSS_ROLLOUT,
         "template": {
             "metadata": {"labels": labels},
             "spec": {
@@ -58,15 +59,10 @@ def deployment_spec(app: AppConfig) -> dict[str, Any]:
                     "runAsGroup": app.run_as_group,
                     "seccompProfile": {"type": "RuntimeDefault"},
                 },
-                "topologySpreadConstraints": [
-                    {
-                        "maxSkew": 1,
-                        "topologyKey": "kubernetes.io/hostname",
-                        "whenUnsatisfiable": "ScheduleAnyway",
-                        "labelSelector": {"matchLabels": labels},
-                        "matchLabelKeys": ["pod-template-hash"],
-                    }
-                ],
+                # Per rollout revision, so a new revision's pods spread too.
+                "topologySpreadConstraints": spread_over_nodes(
+                    labels, match_label_keys=["pod-template-hash"]
+                ),
                 "containers": [
                     {
                         "name": app.name,
@@ -95,12 +91,12 @@ def deployment_spec(app: AppConfig) -> dict[str, Any]:
     }
 
 
-def disruption_budget_spec(app: AppConfig) -> dict[str, Any]:
+def disruption_budget_spec(app: AppConfig) -> PodDisruptionBudgetSpecArgsDict:
     """Node drains and upgrades evict one pod at a time, so sessions move one pod at a time."""
     return {"maxUnavailable": 1, "selector": {"matchLabels": app_labels(app)}}
 
 
-def service_spec(app: AppConfig) -> dict[str, Any]:
+def service_spec(app: AppConfig) -> ServiceSpecArgsDict:
     """The tutorial's svc.yml spec: a ClusterIP Service on the app's port."""
     return {"ports": [{"port": app.port}], "selector": app_labels(app)}
 
@@ -122,10 +118,10 @@ def ingress_annotations(affinity: AffinityConfig) -> dict[str, str]:
     return {ANNOTATION_PREFIX + key: value for key, value in annotations.items()}
 
 
-def ingress_spec(app: AppConfig, ingress_class_name: str) -> dict[str, Any]:
+def ingress_spec(app: AppConfig, ingress_class_name: str) -> IngressSpecArgsDict:
     """The tutorial's Ingress spec: the app's path (`/`, Prefix) to the Service, on the app's
     host if it has one."""
-    rule: dict[str, Any] = {
+    rule: IngressRuleArgsDict = {
         "http": {
             "paths": [
                 {
@@ -137,7 +133,7 @@ def ingress_spec(app: AppConfig, ingress_class_name: str) -> dict[str, Any]:
         }
     }
     if app.host is not None:
-        rule = {"host": app.host, **rule}
+        rule["host"] = app.host
     return {"ingressClassName": ingress_class_name, "rules": [rule]}
 
 
@@ -160,6 +156,8 @@ class StickyApp(pulumi.ComponentResource):
     """what-is-my-pod behind an Ingress that pins each client to one pod with a cookie."""
 
     url: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+    cookie_name: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: StickyAppArgs, opts: pulumi.ResourceOptions | None = None
@@ -174,13 +172,17 @@ class StickyApp(pulumi.ComponentResource):
             )
             namespace_name = namespace.metadata["name"]
 
-        def metadata(object_name: str, **extra: Any) -> dict[str, Any]:
-            return {
+        def metadata(
+            object_name: str, annotations: dict[str, str] | None = None
+        ) -> ObjectMetaArgsDict:
+            meta: ObjectMetaArgsDict = {
                 "name": object_name,
                 "namespace": namespace_name,
                 "labels": app_labels(app),
-                **extra,
             }
+            if annotations:
+                meta["annotations"] = annotations
+            return meta
 
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
@@ -213,9 +215,6 @@ class StickyApp(pulumi.ComponentResource):
         self.url = pulumi.Output.from_input(args.load_balancer_address).apply(
             lambda address: app_url(app, address)
         )
-        self.outputs = {
-            "url": self.url,
-            "appNamespace": self.namespace,
-            "cookieName": self.cookie_name,
-        }
-        self.register_outputs(self.outputs)
+        self.register_outputs(
+            {"url": self.url, "namespace": self.namespace, "cookie_name": self.cookie_name}
+        )

@@ -4,20 +4,21 @@
 - existing: a cluster made elsewhere, from the secret `cluster.kubeconfig` (ExistingCluster);
 - stack:    the cluster another stack owns, from its outputs (StackCluster).
 
-Each exposes `provider` (everything Kubernetes deploys through it) and `outputs`, the cluster
-part of the stack outputs, with the same names in every mode.
+Each exposes `provider` (everything Kubernetes deploys through it), `kubeconfig` (secret),
+`cluster_id` and `cluster_name`; OvhCluster and StackCluster also know `region` and
+`kubernetes_version`. __main__.py exports them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_ovh import cloudproject
 
-from components.config import ClusterConfig, NodePoolConfig, kubeconfig_cluster
+from components.config import ClusterConfig, NodePoolConfig
+from components.kubeconfig import kubeconfig_cluster
 
 
 def kubernetes_provider(
@@ -49,7 +50,10 @@ class OvhCluster(pulumi.ComponentResource):
 
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
-    outputs: dict[str, pulumi.Output[Any]]
+    cluster_id: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
+    region: pulumi.Output[str]
+    kubernetes_version: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -90,14 +94,19 @@ class OvhCluster(pulumi.ComponentResource):
             # Pods need nodes: everything deployed through this provider waits for the pool.
             pulumi.ResourceOptions(parent=self, depends_on=[self.node_pool]),
         )
-        self.outputs = {
-            "kubeconfig": self.kubeconfig,
-            "clusterId": self.kube.id,
-            "clusterName": self.kube.name,
-            "region": self.kube.region,
-            "kubernetesVersion": self.kube.version,
-        }
-        self.register_outputs(self.outputs)
+        self.cluster_id = self.kube.id
+        self.cluster_name = self.kube.name
+        self.region = self.kube.region
+        self.kubernetes_version = self.kube.version
+        self.register_outputs(
+            {
+                "kubeconfig": self.kubeconfig,
+                "cluster_id": self.cluster_id,
+                "cluster_name": self.cluster_name,
+                "region": self.region,
+                "kubernetes_version": self.kubernetes_version,
+            }
+        )
 
 
 class ExistingCluster(pulumi.ComponentResource):
@@ -116,16 +125,15 @@ class ExistingCluster(pulumi.ComponentResource):
         self.provider = kubernetes_provider(
             f"{name}-kubernetes", self.kubeconfig, server, pulumi.ResourceOptions(parent=self)
         )
-        self.outputs = {
-            "kubeconfig": self.kubeconfig,
-            "clusterId": pulumi.Output.from_input(server),
-            "clusterName": pulumi.Output.from_input(cluster_name),
-        }
-        self.register_outputs(self.outputs)
-
-
-# The cluster outputs this project exports, read back from the stack that owns the cluster.
-CLUSTER_OUTPUTS = ("clusterId", "clusterName", "region", "kubernetesVersion")
+        self.cluster_id = pulumi.Output.from_input(server)
+        self.cluster_name = pulumi.Output.from_input(cluster_name)
+        self.register_outputs(
+            {
+                "kubeconfig": self.kubeconfig,
+                "cluster_id": self.cluster_id,
+                "cluster_name": self.cluster_name,
+            }
+        )
 
 
 class StackCluster(pulumi.ComponentResource):
@@ -152,15 +160,26 @@ class StackCluster(pulumi.ComponentResource):
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
             self.reference.get_output("kubeconfig").apply(required)
         )
-        outputs = {key: self.reference.get_output(key) for key in CLUSTER_OUTPUTS}
+        # The owning stack's outputs of the same names (this project's cluster part).
+        self.cluster_id = self.reference.get_output("clusterId")
+        self.cluster_name = self.reference.get_output("clusterName")
+        self.region = self.reference.get_output("region")
+        self.kubernetes_version = self.reference.get_output("kubernetesVersion")
         self.provider = kubernetes_provider(
             f"{name}-kubernetes",
             self.kubeconfig,
-            outputs["clusterId"].apply(lambda cluster_id: cluster_id or stack_name),
+            self.cluster_id.apply(lambda cluster_id: cluster_id or stack_name),
             pulumi.ResourceOptions(parent=self),
         )
-        self.outputs = {"kubeconfig": self.kubeconfig, **outputs}
-        self.register_outputs(self.outputs)
+        self.register_outputs(
+            {
+                "kubeconfig": self.kubeconfig,
+                "cluster_id": self.cluster_id,
+                "cluster_name": self.cluster_name,
+                "region": self.region,
+                "kubernetes_version": self.kubernetes_version,
+            }
+        )
 
 
 def build_cluster(

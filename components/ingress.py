@@ -8,26 +8,25 @@ so the app's Ingress is the same with either.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes.networking.v1 import IngressClassSpecArgsDict
 
-from components.config import CONTROLLER_DEFAULTS, PROXY_PROTOCOL_ANNOTATION, IngressConfig
-
-INGRESS_CLASS_NAME = "nginx"
-# The controller name of ingress-nginx's IngressClass; Traefik's NGINX provider serves it too.
-NGINX_CONTROLLER_CLASS = "k8s.io/ingress-nginx"
-LOAD_BALANCER_FLAVOR_ANNOTATION = "loadbalancer.ovhcloud.com/flavor"
-# Creating the OVHcloud load balancer takes minutes; Helm waits for its address.
-RELEASE_TIMEOUT_SECONDS = 900
-RETIREMENT_WARNING = (
-    "ingress-nginx is retired upstream since March 2026: chart "
-    f"{CONTROLLER_DEFAULTS['ingress-nginx'].chart_version} (controller 1.15.1) is its final "
-    "release and gets no more security fixes. See the README, 'ingress-nginx retirement' "
-    "(sticky-sessions:ingress.controller traefik is the maintained way out)."
+from components.config import PROXY_PROTOCOL_ANNOTATION, IngressConfig
+from components.controllers import (
+    CONTROLLERS,
+    INGRESS_CLASS_NAME,
+    NGINX_CONTROLLER_CLASS,
+    ControllerName,
 )
+from components.kubernetes_pieces import NO_LOSS_ROLLOUT, spread_over_nodes
+
+LOAD_BALANCER_FLAVOR_ANNOTATION = "loadbalancer.ovhcloud.com/flavor"
+# Creating the OVHcloud load balancer takes minutes, and Helm waits (`--wait`) until the
+# controller's Service has its address and its pods are ready; past this, the release fails.
+RELEASE_TIMEOUT_SECONDS = 900
 
 
 def _service_annotations(ingress: IngressConfig) -> dict[str, str]:
@@ -39,21 +38,7 @@ def _service_annotations(ingress: IngressConfig) -> dict[str, str]:
     return annotations
 
 
-def _spread_over_nodes(labels: dict[str, str]) -> list[dict[str, Any]]:
-    return [
-        {
-            "maxSkew": 1,
-            "topologyKey": "kubernetes.io/hostname",
-            "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": {"matchLabels": labels},
-        }
-    ]
-
-
-NO_LOSS_ROLLOUT = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
-
-
-def controller_values(ingress: IngressConfig) -> dict[str, Any]:
+def nginx_values(ingress: IngressConfig) -> dict[str, Any]:
     """Helm values for the ingress-nginx chart; every key exists in the chart's values.yaml
     (Helm ignores an unknown key without a word, so tests check them against it)."""
     return {
@@ -76,10 +61,10 @@ def controller_values(ingress: IngressConfig) -> dict[str, Any]:
             "admissionWebhooks": {"enabled": True},
             "resources": ingress.resources.kubernetes_spec(),
             "updateStrategy": NO_LOSS_ROLLOUT,
-            "topologySpreadConstraints": _spread_over_nodes(
+            "topologySpreadConstraints": spread_over_nodes(
                 {
                     "app.kubernetes.io/name": "ingress-nginx",
-                    "app.kubernetes.io/instance": NGINX.release_name,
+                    "app.kubernetes.io/instance": CONTROLLERS["ingress-nginx"].release_name,
                     "app.kubernetes.io/component": "controller",
                 }
             ),
@@ -103,7 +88,7 @@ def traefik_values(ingress: IngressConfig) -> dict[str, Any]:
         "podDisruptionBudget": {"enabled": ingress.replicas >= 2, "minAvailable": 1},
         "resources": ingress.resources.kubernetes_spec(),
         "updateStrategy": NO_LOSS_ROLLOUT,
-        "topologySpreadConstraints": _spread_over_nodes({"app.kubernetes.io/name": "traefik"}),
+        "topologySpreadConstraints": spread_over_nodes({"app.kubernetes.io/name": "traefik"}),
         # The chart's own class would be the cluster's default; the `nginx` class is ours.
         "ingressClass": {"enabled": False},
         "providers": {
@@ -128,34 +113,11 @@ def traefik_values(ingress: IngressConfig) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class ControllerChart:
-    """What differs between the two controllers, and nothing else."""
-
-    release_name: str  # fixed: without it Helm adds a random suffix to every rendered name
-    chart: str
-    repository: str
-    values: Callable[[IngressConfig], dict[str, Any]]
-    service_suffix: str  # the controller Service is `<release><suffix>`
-    warning: str | None = None
-
-
-NGINX = ControllerChart(
-    release_name="ingress-nginx",
-    chart="ingress-nginx",
-    repository="https://kubernetes.github.io/ingress-nginx",
-    values=controller_values,
-    service_suffix="-controller",
-    warning=RETIREMENT_WARNING,
-)
-TRAEFIK = ControllerChart(
-    release_name="traefik",
-    chart="traefik",
-    repository="https://traefik.github.io/charts",
-    values=traefik_values,
-    service_suffix="",
-)
-CHARTS = {"ingress-nginx": NGINX, "traefik": TRAEFIK}
+# How each controller of the registry is configured: adding a controller adds one entry here.
+VALUES: dict[ControllerName, Callable[[IngressConfig], dict[str, Any]]] = {
+    "ingress-nginx": nginx_values,
+    "traefik": traefik_values,
+}
 
 
 def load_balancer_address(service_status: Any) -> str:
@@ -169,7 +131,7 @@ def load_balancer_address(service_status: Any) -> str:
     raise ValueError("the ingress controller Service has no load balancer address yet")
 
 
-def ingress_class_spec() -> dict[str, Any]:
+def ingress_class_spec() -> IngressClassSpecArgsDict:
     return {"controller": NGINX_CONTROLLER_CLASS}
 
 
@@ -184,9 +146,9 @@ class IngressController(pulumi.ComponentResource):
         self, name: str, args: IngressConfig, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("sticky-sessions:index:IngressController", name, None, opts)
-        chart = CHARTS[args.controller]
-        if chart.warning:
-            pulumi.log.warn(chart.warning, resource=self)
+        controller = CONTROLLERS[args.controller]
+        if controller.warning:
+            pulumi.log.warn(controller.warning, resource=self)
         child = pulumi.ResourceOptions(parent=self)
 
         namespace = k8s.core.v1.Namespace(
@@ -194,12 +156,12 @@ class IngressController(pulumi.ComponentResource):
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
-            name=chart.release_name,
-            chart=chart.chart,
+            name=controller.release_name,
+            chart=controller.chart.name,
             version=args.chart_version,
-            repository_opts={"repo": chart.repository},
+            repository_opts={"repo": controller.chart.repository},
             namespace=namespace.metadata["name"],
-            values=chart.values(args),
+            values=VALUES[args.controller](args),
             cleanup_on_fail=True,
             timeout=RELEASE_TIMEOUT_SECONDS,
             # A change of controller replaces the release: the old one goes first, so two
@@ -219,16 +181,17 @@ class IngressController(pulumi.ComponentResource):
         status = self.release.status
         service = k8s.core.v1.Service.get(
             f"{name}-controller-service",
-            pulumi.Output.concat(status.namespace, "/", status.name, chart.service_suffix),
+            pulumi.Output.concat(status.namespace, "/", status.name.apply(controller.service_name)),
             opts=child,
         )
         self.ingress_class_name = pulumi.Output.from_input(INGRESS_CLASS_NAME)
         self.load_balancer_address = service.status.apply(load_balancer_address)
-        self.outputs = {
-            "ingressClassName": self.ingress_class_name,
-            "loadBalancerAddress": self.load_balancer_address,
-        }
-        self.register_outputs(self.outputs)
+        self.register_outputs(
+            {
+                "ingress_class_name": self.ingress_class_name,
+                "load_balancer_address": self.load_balancer_address,
+            }
+        )
 
 
 class ExistingIngressController(pulumi.ComponentResource):
@@ -242,17 +205,16 @@ class ExistingIngressController(pulumi.ComponentResource):
         self, name: str, args: IngressConfig, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("sticky-sessions:index:ExistingIngressController", name, None, opts)
-        chart = CHARTS[args.controller]
+        controller = CONTROLLERS[args.controller]
         service = k8s.core.v1.Service.get(
             f"{name}-controller-service",
-            f"{args.namespace}/{chart.release_name}{chart.service_suffix}",
+            f"{args.namespace}/{controller.service_name()}",
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.ready: list[pulumi.Resource] = []  # not this stack's: nothing to wait for
         self.ingress_class_name = pulumi.Output.from_input(INGRESS_CLASS_NAME)
         self.load_balancer_address = service.status.apply(load_balancer_address)
-        self.outputs: dict[str, pulumi.Output[str]] = {}  # the part is off: no outputs
-        self.register_outputs({})
+        self.register_outputs({})  # the part is off here: the stack exports nothing of it
 
 
 def build_controller(

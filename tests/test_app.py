@@ -4,7 +4,7 @@ import pytest
 
 from components.app import ANNOTATION_PREFIX, ingress_annotations
 from components.config import AffinityConfig
-from tests.conftest import run_ok
+from tests.helpers import run_ok
 from tools.offline import LOAD_BALANCER_IP, ProgramRun, manifest
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

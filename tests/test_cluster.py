@@ -1,11 +1,7 @@
 """The OVHcloud cluster, its node pool, and the Kubernetes provider everything else uses."""
 
-from tests.conftest import run_ok
+from tests.helpers import KUBE, KUBERNETES_PROVIDER, NODE_POOL, run_ok
 from tools.offline import ProgramRun, kubernetes_objects
-
-KUBE = "ovh:CloudProject/kube:Kube"
-POOL = "ovh:CloudProject/kubeNodePool:KubeNodePool"
-PROVIDER = "pulumi:providers:kubernetes"
 
 
 def test_cluster_takes_its_settings_from_the_stack(dev: ProgramRun) -> None:
@@ -23,11 +19,11 @@ def test_private_network_reaches_the_cluster() -> None:
 
 
 def test_dev_pool_is_small_and_prod_pool_autoscales(dev: ProgramRun, prod: ProgramRun) -> None:
-    small = dev.one(POOL).inputs
+    small = dev.one(NODE_POOL).inputs
     assert (small["minNodes"], small["desiredNodes"], small["maxNodes"]) == (1, 1, 2)
     assert small["flavorName"] == "b3-8"
     assert small["kubeId"] == dev.one(KUBE).id
-    large = prod.one(POOL).inputs
+    large = prod.one(NODE_POOL).inputs
     assert large["autoscale"] is True
     assert large["antiAffinity"] is True
     assert large["minNodes"] < large["maxNodes"]
@@ -35,32 +31,32 @@ def test_dev_pool_is_small_and_prod_pool_autoscales(dev: ProgramRun, prod: Progr
 
 def test_pool_sizes_default_to_the_desired_count() -> None:
     run = run_ok(nodePool={"desiredNodes": 4})
-    pool = run.one(POOL).inputs
+    pool = run.one(NODE_POOL).inputs
     assert (pool["minNodes"], pool["desiredNodes"], pool["maxNodes"]) == (4, 4, 4)
 
 
 def test_prod_protects_the_cluster_and_the_pool_and_dev_does_not(
     dev: ProgramRun, prod: ProgramRun
 ) -> None:
-    assert prod.one(KUBE).protect and prod.one(POOL).protect
-    assert not dev.one(KUBE).protect and not dev.one(POOL).protect
+    assert prod.one(KUBE).protect and prod.one(NODE_POOL).protect
+    assert not dev.one(KUBE).protect and not dev.one(NODE_POOL).protect
 
 
 def test_provider_has_a_stable_identity_and_survives_a_lost_cluster(dev: ProgramRun) -> None:
-    provider = dev.one(PROVIDER).inputs
+    provider = dev.one(KUBERNETES_PROVIDER).inputs
     assert provider["clusterIdentifier"] == dev.one(KUBE).id
     assert provider["deleteUnreachable"] == "true"
 
 
 def test_kubernetes_provider_waits_for_the_node_pool(dev: ProgramRun) -> None:
-    provider = dev.one(PROVIDER)
-    assert dev.one(POOL).urn in provider.dependencies
+    provider = dev.one(KUBERNETES_PROVIDER)
+    assert dev.one(NODE_POOL).urn in provider.dependencies
 
 
 def test_every_kubernetes_resource_deploys_through_the_cluster_provider(
     dev: ProgramRun,
 ) -> None:
-    provider_urn = dev.one(PROVIDER).urn
+    provider_urn = dev.one(KUBERNETES_PROVIDER).urn
     kubernetes = [r for r in dev.resources if r.type.startswith("kubernetes:")]
     assert len(kubernetes) >= len(kubernetes_objects(dev)) + 2  # plus the release and the read
     for resource in kubernetes:

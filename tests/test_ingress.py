@@ -8,15 +8,11 @@ import yaml
 from components.config import IngressConfig
 from components.ingress import (
     INGRESS_CLASS_NAME,
-    controller_values,
     load_balancer_address,
+    nginx_values,
 )
-from tests.conftest import run_ok
+from tests.helpers import NAMESPACE, RELEASE, SERVICE, run_ok
 from tools.offline import LOAD_BALANCER_IP, ProgramRun, plain
-
-RELEASE = "kubernetes:helm.sh/v3:Release"
-NAMESPACE = "kubernetes:core/v1:Namespace"
-SERVICE = "kubernetes:core/v1:Service"
 
 
 def test_release_is_named_exactly_and_pins_the_final_chart(dev: ProgramRun) -> None:
@@ -60,7 +56,7 @@ def test_config_reaches_the_release() -> None:
 
 
 def test_controller_serves_the_nginx_class_and_refuses_snippets() -> None:
-    values = controller_values(IngressConfig())
+    values = nginx_values(IngressConfig())
     controller = values["controller"]
     assert controller["ingressClassResource"]["name"] == INGRESS_CLASS_NAME == "nginx"
     # The program owns the IngressClass, so a change of controller keeps it.
@@ -157,7 +153,7 @@ def test_vendored_chart_is_the_pinned_version() -> None:
 )
 def test_every_value_is_a_key_of_the_chart(ingress: dict) -> None:
     chart = yaml.safe_load((CHART_DATA / "values.yaml").read_text())
-    values = controller_values(IngressConfig.model_validate(ingress))
+    values = nginx_values(IngressConfig.model_validate(ingress))
     assert _unknown_keys(values, chart) == []
 
 
@@ -184,12 +180,12 @@ def test_hardened_values_reach_the_release(dev: ProgramRun) -> None:
 
 
 def test_proxy_protocol_turns_on_both_ends_together() -> None:
-    values = controller_values(IngressConfig(proxy_protocol=True, load_balancer_flavor="large"))
+    values = nginx_values(IngressConfig(proxy_protocol=True, load_balancer_flavor="large"))
     controller = values["controller"]
     assert controller["service"]["annotations"] == {
         "loadbalancer.openstack.org/proxy-protocol": "true",
         "loadbalancer.ovhcloud.com/flavor": "large",
     }
     assert controller["config"] == {"use-proxy-protocol": "true"}
-    plain_values = controller_values(IngressConfig())["controller"]
+    plain_values = nginx_values(IngressConfig())["controller"]
     assert plain_values["config"] == {} and plain_values["service"]["annotations"] == {}

@@ -2,6 +2,7 @@
 
 import copy
 from collections.abc import Callable
+from typing import get_args
 
 import pytest
 from pulumi_policy import (
@@ -229,7 +230,7 @@ def test_unknown_values_during_preview_are_skipped_not_reported(dev: ProgramRun)
 
 def test_policy_and_config_accept_the_same_values() -> None:
     # Two deployables (the policy pack has its own venv): a test keeps their rules equal.
-    assert rules.SAME_SITE_VALUES == config.SAME_SITE_VALUES
+    assert get_args(config.SameSite) == rules.SAME_SITE_VALUES
     assert rules.COOKIE_NAME.pattern == config.COOKIE_NAME
     assert rules.EXACT_VERSION.pattern == config.EXACT_VERSION
     assert set(rules.AFFINITY_MODES) == set(

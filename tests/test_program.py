@@ -4,7 +4,7 @@ import kubernetes_validate
 import pytest
 
 from components.config import SUPPORTED_KUBERNETES_VERSIONS
-from tests.conftest import CONTROLLERS, run_ok
+from tests.helpers import CONTROLLER_NAMES, run_ok
 from tools.offline import LOAD_BALANCER_IP, ProgramRun, kubernetes_objects, manifest
 
 OUTPUTS = {
@@ -69,7 +69,7 @@ def test_every_object_validates_strictly_against_the_clusters_openapi_schema(
         kubernetes_validate.validate(obj, version, strict=True)
 
 
-@pytest.mark.parametrize("controller", CONTROLLERS)
+@pytest.mark.parametrize("controller", CONTROLLER_NAMES)
 @pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
 def test_objects_validate_on_every_supported_version(version: str, controller: str) -> None:
     run = run_ok(

@@ -29,8 +29,10 @@ from typing import Any, NoReturn
 import aiohttp
 from tqdm import tqdm
 
+# The stack's default; the stack's `cookieName` output wins when the URL comes from a stack.
+from components.config import DEFAULT_COOKIE_NAME
+
 EXIT_STICKY, EXIT_NOT_STICKY, EXIT_ERROR = 0, 1, 2
-DEFAULT_COOKIE_NAME = "stickounet"  # the tutorial's; the stack's `cookieName` output wins
 POD_BODY = re.compile(r'^\s*Hello "(?P<pod>[^"]+)"!\s*$')
 # Set-Cookie attributes as SimpleCookie names them -> as RFC 6265 spells them.
 COOKIE_ATTRIBUTES = {

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import yaml
 
+from components.config_errors import ConfigError
 from tools.offline import (
     PROJECT_DIR,
     SECRET_MASK,
@@ -316,7 +317,7 @@ def main(argv: Sequence[str] | None = None, project_dir: Path = PROJECT_DIR) -> 
         return EXIT_FAILED
     if run.error is not None:
         message = str(run.error)
-        if message.startswith("invalid configuration"):
+        if isinstance(run.error, ConfigError):
             print(f"preview: stack {args.stack}: {message}", file=sys.stderr)
             return EXIT_INVALID
         cause = message.splitlines()[0] if message else type(run.error).__name__

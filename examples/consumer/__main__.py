@@ -26,5 +26,6 @@ app = StickyApp(
     opts=pulumi.ResourceOptions(providers=[provider]),
 )
 
-for name, value in app.outputs.items():
-    pulumi.export(name, value)
+pulumi.export("url", app.url)
+pulumi.export("appNamespace", app.namespace)
+pulumi.export("cookieName", app.cookie_name)

@@ -8,14 +8,9 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import (
-    STACK_NAME,
-    AffinityConfig,
-    AppConfig,
-    ConfigError,
-    parse_sections,
-    running_config,
-)
+from components.config import STACK_NAME, AffinityConfig, AppConfig
+from components.config_errors import ConfigError, parse_sections
+from components.stack_config import running_config
 
 PROJECT = "sticky-consumer"
 
@@ -49,7 +44,4 @@ def parse_consumer_config(
 
 def load_consumer_config() -> ConsumerConfig:
     raw, secret_keys = running_config(PROJECT)
-    try:
-        return parse_consumer_config(raw, pulumi.get_stack(), secret_keys)
-    except ConfigError as error:
-        raise pulumi.RunError(str(error)) from None
+    return parse_consumer_config(raw, pulumi.get_stack(), secret_keys)

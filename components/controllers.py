@@ -1,0 +1,105 @@
+"""The ingress controllers this stack can install: one registry entry each, free of Pulumi.
+
+Adding a controller is one entry here, one values function in components/ingress.py and its
+tests. What a controller cannot do is a `Feature` in its `unsupported` map, with the reason the
+user reads; validation asks `supports()`, never the controller's name.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+ControllerName = Literal["ingress-nginx", "traefik"]
+
+# The IngressClass the program owns with either controller, and the controller value both serve.
+INGRESS_CLASS_NAME = "nginx"
+NGINX_CONTROLLER_CLASS = "k8s.io/ingress-nginx"
+
+
+class Feature(enum.Enum):
+    """Settings of the stack that a controller may not honour."""
+
+    BALANCED_AFFINITY = "affinity.mode balanced"
+    CHANGE_ON_FAILURE = "affinity.changeOnFailure"
+    PROXY_PROTOCOL = "ingress.proxyProtocol"
+    METRICS_OFF = "ingress.metrics false"
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    repository: str
+    version: str  # the pinned default; `ingress.chartVersion` may name another exact version
+
+
+@dataclass(frozen=True)
+class Controller:
+    name: ControllerName
+    description: str  # how the config's error messages and docs name it
+    chart: Chart
+    namespace: str
+    release_name: str  # fixed: without it Helm adds a random suffix to every rendered name
+    service_suffix: str  # the controller Service the chart publishes is `<release><suffix>`
+    warning: str | None = None  # said on every run that installs it
+    unsupported: Mapping[Feature, str] = field(default_factory=dict)  # feature -> why not
+
+    def supports(self, feature: Feature) -> bool:
+        return feature not in self.unsupported
+
+    def service_name(self, release_name: str | None = None) -> str:
+        return f"{release_name or self.release_name}{self.service_suffix}"
+
+
+_NGINX_CHART = Chart(
+    name="ingress-nginx",
+    repository="https://kubernetes.github.io/ingress-nginx",
+    version="4.15.1",  # the final release: ingress-nginx is retired upstream since March 2026
+)
+INGRESS_NGINX_APP_VERSION = "1.15.1"
+
+CONTROLLERS: dict[ControllerName, Controller] = {
+    "ingress-nginx": Controller(
+        name="ingress-nginx",
+        description="ingress-nginx (retired upstream)",
+        chart=_NGINX_CHART,
+        namespace="ingress-nginx",
+        release_name="ingress-nginx",
+        service_suffix="-controller",
+        warning=(
+            "ingress-nginx is retired upstream since March 2026: chart "
+            f"{_NGINX_CHART.version} (controller {INGRESS_NGINX_APP_VERSION}) is its final "
+            "release and gets no more security fixes. See the README, 'ingress-nginx "
+            "retirement' (sticky-sessions:ingress.controller traefik is the maintained way out)."
+        ),
+    ),
+    "traefik": Controller(
+        name="traefik",
+        description="traefik (maintained, same Ingress)",
+        # Traefik v3.7.11, serving the nginx class through its Kubernetes Ingress NGINX provider.
+        chart=Chart(
+            name="traefik", repository="https://traefik.github.io/charts", version="41.3.0"
+        ),
+        namespace="traefik",
+        release_name="traefik",
+        service_suffix="",
+        unsupported={
+            Feature.BALANCED_AFFINITY: "Traefik always keeps a client on its pod (persistent): "
+            "a scale-up does not rebalance sessions",
+            Feature.CHANGE_ON_FAILURE: "Traefik ignores it: a client stays on its pod until "
+            "the pod is gone",
+            Feature.PROXY_PROTOCOL: "the PROXY protocol is only wired for ingress-nginx here; "
+            "Traefik would have to trust the load balancer's addresses, which this stack does "
+            "not know",
+            Feature.METRICS_OFF: "the Traefik chart's schema has no value that turns its "
+            "Prometheus metrics off (they stay on an internal port the load balancer does not "
+            "expose)",
+        },
+    ),
+}
+DEFAULT_CONTROLLER: ControllerName = "ingress-nginx"
+
+# The Literal the config model validates against is the registry's own list of names.
+assert set(get_args(ControllerName)) == set(CONTROLLERS), "ControllerName and CONTROLLERS differ"
