@@ -34,9 +34,9 @@ def deployment_name(app: AppConfig) -> str:
 
 def _http_probe(period_seconds: int, failure_threshold: int) -> ProbeArgsDict:
     return {
-        "httpGet": {"path": "/", "port": HTTP_PORT_NAME},
-        "periodSeconds": period_seconds,
-        "failureThreshold": failure_threshold,
+        "http_get": {"path": "/", "port": HTTP_PORT_NAME},
+        "period_seconds": period_seconds,
+        "failure_threshold": failure_threshold,
     }
 
 
@@ -46,42 +46,42 @@ def deployment_spec(app: AppConfig) -> DeploymentSpecArgsDict:
     labels = app_labels(app)
     return {
         "replicas": app.replicas,
-        "selector": {"matchLabels": labels},
+        "selector": {"match_labels": labels},
         "strategy": NO_LOSS_ROLLOUT,
         "template": {
             "metadata": {"labels": labels},
             "spec": {
-                "automountServiceAccountToken": False,
+                "automount_service_account_token": False,
                 # The image may default to root: an explicit non-root user lets runAsNonRoot start.
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": app.run_as_user,
-                    "runAsGroup": app.run_as_group,
-                    "seccompProfile": {"type": "RuntimeDefault"},
+                "security_context": {
+                    "run_as_non_root": True,
+                    "run_as_user": app.run_as_user,
+                    "run_as_group": app.run_as_group,
+                    "seccomp_profile": {"type": "RuntimeDefault"},
                 },
                 # Per rollout revision, so a new revision's pods spread too.
-                "topologySpreadConstraints": spread_over_nodes(
+                "topology_spread_constraints": spread_over_nodes(
                     labels, match_label_keys=["pod-template-hash"]
                 ),
                 "containers": [
                     {
                         "name": app.name,
                         "image": app.image,
-                        "ports": [{"name": HTTP_PORT_NAME, "containerPort": app.port}],
+                        "ports": [{"name": HTTP_PORT_NAME, "container_port": app.port}],
                         "env": [
                             {
                                 "name": "MY_POD_NAME",
-                                "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+                                "value_from": {"field_ref": {"field_path": "metadata.name"}},
                             }
                         ],
                         "resources": app.resources.kubernetes_spec(),
-                        "readinessProbe": _http_probe(period_seconds=5, failure_threshold=2),
-                        "livenessProbe": _http_probe(period_seconds=10, failure_threshold=3),
+                        "readiness_probe": _http_probe(period_seconds=5, failure_threshold=2),
+                        "liveness_probe": _http_probe(period_seconds=10, failure_threshold=3),
                         # The controller keeps routing to a stopping pod for a moment: wait it out.
-                        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
-                        "securityContext": {
-                            "allowPrivilegeEscalation": False,
-                            "readOnlyRootFilesystem": True,
+                        "lifecycle": {"pre_stop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
+                        "security_context": {
+                            "allow_privilege_escalation": False,
+                            "read_only_root_filesystem": True,
                             "capabilities": {"drop": ["ALL"]},
                         },
                     }
@@ -93,7 +93,7 @@ def deployment_spec(app: AppConfig) -> DeploymentSpecArgsDict:
 
 def disruption_budget_spec(app: AppConfig) -> PodDisruptionBudgetSpecArgsDict:
     """Node drains and upgrades evict one pod at a time, so sessions move one pod at a time."""
-    return {"maxUnavailable": 1, "selector": {"matchLabels": app_labels(app)}}
+    return {"max_unavailable": 1, "selector": {"match_labels": app_labels(app)}}
 
 
 def service_spec(app: AppConfig) -> ServiceSpecArgsDict:
@@ -126,7 +126,7 @@ def ingress_spec(app: AppConfig, ingress_class_name: str) -> IngressSpecArgsDict
             "paths": [
                 {
                     "path": app.path,
-                    "pathType": "Prefix",
+                    "path_type": "Prefix",
                     "backend": {"service": {"name": app.name, "port": {"number": app.port}}},
                 }
             ]
@@ -134,7 +134,7 @@ def ingress_spec(app: AppConfig, ingress_class_name: str) -> IngressSpecArgsDict
     }
     if app.host is not None:
         rule["host"] = app.host
-    return {"ingressClassName": ingress_class_name, "rules": [rule]}
+    return {"ingress_class_name": ingress_class_name, "rules": [rule]}
 
 
 def app_url(app: AppConfig, load_balancer_address: str) -> str:

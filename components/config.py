@@ -8,6 +8,7 @@ job; rules across sections are config_rules.py's; reading the running stack is s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -22,7 +23,13 @@ from pydantic import (
 )
 
 from components.config_errors import model_problem
-from components.controllers import CONTROLLERS, DEFAULT_CONTROLLER, ControllerName, Feature
+from components.controllers import (
+    CONTROLLERS,
+    DEFAULT_CONTROLLER,
+    Controller,
+    ControllerName,
+    Feature,
+)
 from components.kubeconfig import kubeconfig_cluster
 from components.resources import (
     APP_RESOURCES,
@@ -41,6 +48,19 @@ SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34", "1.35")
 DEFAULT_KUBERNETES_VERSION = "1.34"
 DEFAULT_IMAGE = "ovhplatform/what-is-my-pod:1.0.1"
 DEFAULT_COOKIE_NAME = "stickounet"
+
+
+def docs(note: str = "", shown_default: str = "") -> dict[str, Any]:
+    """What the README's configuration table (tools/config_table.py) says of a field beyond its
+    description: a note, and the default when it is not a plain value."""
+    return {
+        key: value for key, value in (("note", note), ("shown_default", shown_default)) if value
+    }
+
+
+def _by_controller(fact: Callable[[Controller], str]) -> str:
+    return ", ".join(f"`{fact(c)}` ({name})" for name, c in CONTROLLERS.items())
+
 
 # RFC 1123 label: what Kubernetes accepts for namespaces and what OVHcloud accepts for pool names.
 RFC1123_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -82,16 +102,21 @@ class ClusterConfig(Section):
         default="create",
         description="create (an OVHcloud cluster in this stack), existing (from "
         "cluster.kubeconfig) or stack (from another stack's outputs, cluster.stack)",
+        json_schema_extra=docs(note="see *Stack composition*"),
     )
     service_name: str | None = Field(
         default=None,
         pattern=r"^[0-9a-f]{32}$",
         description="an OVHcloud Public Cloud project id (32 lowercase hexadecimal characters)",
+        json_schema_extra=docs(
+            note="required in `create` mode", shown_default="`$OVH_CLOUD_PROJECT_SERVICE`"
+        ),
     )
     name: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
         description="1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        json_schema_extra=docs(shown_default="`sticky-<stack>`"),
     )
     region: str = Field(
         default="GRA9",
@@ -110,16 +135,21 @@ class ClusterConfig(Section):
     private_network_id: str | None = Field(
         default=None, min_length=1, description="an OVHcloud private network (vRack) id"
     )
-    protect: bool = Field(default=False, description="true or false")
+    protect: bool = Field(
+        default=False,
+        description="true or false",
+        json_schema_extra=docs(note="`true` protects the cluster and pool from deletion"),
+    )
     kubeconfig: SecretStr | None = Field(
         default=None,
         description="the kubeconfig of an existing cluster, set with --secret",
-        json_schema_extra={"secret": True},
+        json_schema_extra={"secret": True, "note": "`existing` mode"},
     )
     stack: str | None = Field(
         default=None,
         pattern=STACK_NAME,
         description="the stack that owns the cluster, as <organization>/<project>/<stack>",
+        json_schema_extra=docs(note="`stack` mode"),
     )
 
     @model_validator(mode="before")
@@ -164,13 +194,33 @@ class NodePoolConfig(Section):
     )
     desired_nodes: int = Field(default=3, ge=1, le=100, description="an integer from 1 to 100")
     min_nodes: int | None = Field(
-        default=None, ge=0, le=100, description="an integer from 0 to 100 (default: desiredNodes)"
+        default=None,
+        ge=0,
+        le=100,
+        description="an integer from 0 to 100 (default: desiredNodes)",
+        json_schema_extra=docs(
+            note="`minNodes <= desiredNodes <= maxNodes`", shown_default="`desiredNodes`"
+        ),
     )
     max_nodes: int | None = Field(
-        default=None, ge=1, le=100, description="an integer from 1 to 100 (default: desiredNodes)"
+        default=None,
+        ge=1,
+        le=100,
+        description="an integer from 1 to 100 (default: desiredNodes)",
+        json_schema_extra=docs(
+            note="`minNodes <= desiredNodes <= maxNodes`", shown_default="`desiredNodes`"
+        ),
     )
-    autoscale: bool = Field(default=False, description="true or false")
-    anti_affinity: bool = Field(default=False, description="true or false")
+    autoscale: bool = Field(
+        default=False,
+        description="true or false",
+        json_schema_extra=docs(note="needs `minNodes < maxNodes`"),
+    )
+    anti_affinity: bool = Field(
+        default=False,
+        description="true or false",
+        json_schema_extra=docs(note="nodes on distinct hypervisors; at most 5 nodes"),
+    )
     monthly_billed: bool = Field(default=False, description="true or false")
 
     @model_validator(mode="after")
@@ -214,13 +264,19 @@ class IngressConfig(Section):
     controller: ControllerName = Field(
         default=DEFAULT_CONTROLLER,
         description=" or ".join(c.description for c in CONTROLLERS.values()),
+        json_schema_extra=docs(note="see *Moving to Traefik*"),
     )
     # The next two default by controller: see components/controllers.py.
     chart_version: str = Field(
         pattern=EXACT_VERSION,
         description="an exact chart version such as 4.15.1 (no range, no 'latest')",
+        json_schema_extra=docs(shown_default=_by_controller(lambda c: c.chart.version)),
     )
-    namespace: str = Field(pattern=RFC1123_LABEL, description="an RFC 1123 label")
+    namespace: str = Field(
+        pattern=RFC1123_LABEL,
+        description="an RFC 1123 label",
+        json_schema_extra=docs(shown_default=_by_controller(lambda c: c.namespace)),
+    )
     replicas: int = Field(default=1, ge=1, le=20, description="an integer from 1 to 20")
     external_traffic_policy: Literal["Cluster", "Local"] = Field(
         default="Cluster", description="Cluster or Local"
@@ -230,19 +286,28 @@ class IngressConfig(Section):
     ] = Field(
         default_factory=dict,
         description="a map of Kubernetes annotation keys to string values",
+        json_schema_extra=docs(note="more annotations for the load balancer Service"),
     )
     load_balancer_flavor: Literal["small", "medium", "large"] | None = Field(
-        default=None, description="small, medium or large (the OVHcloud load balancer size)"
+        default=None,
+        description="small, medium or large (the OVHcloud load balancer size)",
+        json_schema_extra=docs(note="sets `loadbalancer.ovhcloud.com/flavor`"),
     )
     proxy_protocol: bool = Field(
         default=False,
         description="true or false: the load balancer sends PROXY protocol to the controller",
+        json_schema_extra=docs(note="the real client IP; ingress-nginx only"),
     )
     resources: Annotated[Resources, BeforeValidator(over_defaults(CONTROLLER_RESOURCES))] = Field(
         default=Resources.model_validate(CONTROLLER_RESOURCES),
         description="requests (cpu, memory) and limits (memory) of the controller container",
+        json_schema_extra=docs(note="set fields replace the defaults one by one"),
     )
-    metrics: bool = Field(default=True, description="true or false: expose Prometheus metrics")
+    metrics: bool = Field(
+        default=True,
+        description="true or false: expose Prometheus metrics",
+        json_schema_extra=docs(note="always on with traefik"),
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -300,7 +365,10 @@ class AppConfig(Section):
         description="an RFC 1123 label of at most 40 characters",
     )
     namespace: str = Field(
-        default="default", pattern=RFC1123_LABEL, description="an RFC 1123 label"
+        default="default",
+        pattern=RFC1123_LABEL,
+        description="an RFC 1123 label",
+        json_schema_extra=docs(note="created unless `default`"),
     )
     image: str = Field(
         default=DEFAULT_IMAGE,
@@ -314,6 +382,7 @@ class AppConfig(Section):
         pattern=RFC1123_SUBDOMAIN,
         max_length=253,
         description="a lowercase DNS name such as sticky.example.com",
+        json_schema_extra=docs(note="the Ingress then only answers for it"),
     )
     path: str = Field(
         default="/",
@@ -323,6 +392,7 @@ class AppConfig(Section):
     resources: Annotated[Resources, BeforeValidator(over_defaults(APP_RESOURCES))] = Field(
         default=Resources.model_validate(APP_RESOURCES),
         description="requests (cpu, memory) and limits (memory) of the app container",
+        json_schema_extra=docs(note="set fields replace the defaults one by one"),
     )
     run_as_user: int = Field(
         default=10001, ge=1, le=2**31 - 1, description="a non-root user id (1 or more)"
@@ -351,13 +421,21 @@ class AffinityConfig(Section):
         description="a path starting with '/', without spaces, ';' or ','",
     )
     same_site: Annotated[SameSite | None, BeforeValidator(_capitalise_same_site)] = Field(
-        default=None, description="Strict, Lax or None (any case)"
+        default=None,
+        description="Strict, Lax or None (any case)",
+        json_schema_extra=docs(note="sent capitalised; `None` needs `secure`"),
     )
     secure: bool = Field(default=False, description="true or false")
     mode: Literal["balanced", "persistent"] = Field(
-        default="balanced", description="balanced or persistent"
+        default="balanced",
+        description="balanced or persistent",
+        json_schema_extra=docs(note="`balanced` rebalances some sessions on scale-up"),
     )
-    change_on_failure: bool = Field(default=False, description="true or false")
+    change_on_failure: bool = Field(
+        default=False,
+        description="true or false",
+        json_schema_extra=docs(note="`true` re-pins a client when its pod fails"),
+    )
 
     @model_validator(mode="after")
     def _none_needs_secure(self) -> AffinityConfig:

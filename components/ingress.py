@@ -21,7 +21,7 @@ from components.controllers import (
     NGINX_CONTROLLER_CLASS,
     ControllerName,
 )
-from components.kubernetes_pieces import NO_LOSS_ROLLOUT, spread_over_nodes
+from components.kubernetes_pieces import NO_LOSS_ROLLOUT, as_helm_values, spread_over_nodes
 
 LOAD_BALANCER_FLAVOR_ANNOTATION = "loadbalancer.ovhcloud.com/flavor"
 # Creating the OVHcloud load balancer takes minutes, and Helm waits (`--wait`) until the
@@ -60,13 +60,15 @@ def nginx_values(ingress: IngressConfig) -> dict[str, Any]:
             # The webhook rejects an Ingress the controller could not load, before it breaks routes.
             "admissionWebhooks": {"enabled": True},
             "resources": ingress.resources.kubernetes_spec(),
-            "updateStrategy": NO_LOSS_ROLLOUT,
-            "topologySpreadConstraints": spread_over_nodes(
-                {
-                    "app.kubernetes.io/name": "ingress-nginx",
-                    "app.kubernetes.io/instance": CONTROLLERS["ingress-nginx"].release_name,
-                    "app.kubernetes.io/component": "controller",
-                }
+            "updateStrategy": as_helm_values(NO_LOSS_ROLLOUT),
+            "topologySpreadConstraints": as_helm_values(
+                spread_over_nodes(
+                    {
+                        "app.kubernetes.io/name": "ingress-nginx",
+                        "app.kubernetes.io/instance": CONTROLLERS["ingress-nginx"].release_name,
+                        "app.kubernetes.io/component": "controller",
+                    }
+                )
             ),
             "metrics": {"enabled": ingress.metrics},
             # The PROXY header and the load balancer's PROXY pool only work together.
@@ -87,8 +89,10 @@ def traefik_values(ingress: IngressConfig) -> dict[str, Any]:
         # Like ingress-nginx's chart: a budget only when one replica can go and one stay.
         "podDisruptionBudget": {"enabled": ingress.replicas >= 2, "minAvailable": 1},
         "resources": ingress.resources.kubernetes_spec(),
-        "updateStrategy": NO_LOSS_ROLLOUT,
-        "topologySpreadConstraints": spread_over_nodes({"app.kubernetes.io/name": "traefik"}),
+        "updateStrategy": as_helm_values(NO_LOSS_ROLLOUT),
+        "topologySpreadConstraints": as_helm_values(
+            spread_over_nodes({"app.kubernetes.io/name": "traefik"})
+        ),
         # The chart's own class would be the cluster's default; the `nginx` class is ours.
         "ingressClass": {"enabled": False},
         "providers": {

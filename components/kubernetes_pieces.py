@@ -1,6 +1,14 @@
-"""Pieces of Kubernetes object bodies that the app and the controllers share."""
+"""Pieces of Kubernetes object bodies that the app and the controllers share.
+
+Written as the SDK's TypedDicts (snake_case keys, checked by mypy; the SDK sends them to the
+engine in the API's camelCase). Helm values are plain YAML that nothing translates: the
+controllers' values take these pieces through `as_helm_values`.
+"""
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 from pulumi_kubernetes.apps.v1 import DeploymentStrategyArgsDict
 from pulumi_kubernetes.core.v1 import TopologySpreadConstraintArgsDict
@@ -8,8 +16,11 @@ from pulumi_kubernetes.core.v1 import TopologySpreadConstraintArgsDict
 # A rollout starts a new pod before it stops an old one: never fewer than `replicas` ready.
 NO_LOSS_ROLLOUT: DeploymentStrategyArgsDict = {
     "type": "RollingUpdate",
-    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    "rolling_update": {"max_unavailable": 0, "max_surge": 1},
 }
+
+# Maps whose keys are the user's (labels), not field names: never renamed.
+_VERBATIM = {"match_labels"}
 
 
 def spread_over_nodes(
@@ -17,11 +28,27 @@ def spread_over_nodes(
 ) -> list[TopologySpreadConstraintArgsDict]:
     """Pods of `labels` spread over nodes, preferred (never left pending for it)."""
     constraint: TopologySpreadConstraintArgsDict = {
-        "maxSkew": 1,
-        "topologyKey": "kubernetes.io/hostname",
-        "whenUnsatisfiable": "ScheduleAnyway",
-        "labelSelector": {"matchLabels": labels},
+        "max_skew": 1,
+        "topology_key": "kubernetes.io/hostname",
+        "when_unsatisfiable": "ScheduleAnyway",
+        "label_selector": {"match_labels": labels},
     }
     if match_label_keys:
-        constraint["matchLabelKeys"] = match_label_keys
+        constraint["match_label_keys"] = match_label_keys
     return [constraint]
+
+
+def _camel(name: str) -> str:
+    return re.sub(r"_([a-z])", lambda match: match.group(1).upper(), name)
+
+
+def as_helm_values(piece: Any) -> Any:
+    """A piece above as a chart's values take it: the Kubernetes API's camelCase field names."""
+    if isinstance(piece, list):
+        return [as_helm_values(item) for item in piece]
+    if not isinstance(piece, dict):
+        return piece
+    return {
+        _camel(key): value if key in _VERBATIM else as_helm_values(value)
+        for key, value in piece.items()
+    }

@@ -8,7 +8,7 @@ reported: the rule runs again on `pulumi up`, when the value is known.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -190,7 +190,7 @@ def affinity_problems(annotations: Mapping[str, Any]) -> list[str]:
         return f"{NGINX}{name}: {value(name)!r} is not accepted ({accepted})"
 
     problems = []
-    checks = [
+    checks: list[tuple[str, Callable[[str], object], str]] = [
         ("affinity", lambda v: v == "cookie", "exactly cookie"),
         ("affinity-mode", lambda v: v in AFFINITY_MODES, "balanced or persistent"),
         ("session-cookie-name", COOKIE_NAME.match, "1 to 64 of A-Z a-z 0-9 . _ ~ -"),

@@ -6,14 +6,15 @@ import jsonschema
 import pytest
 import yaml
 
-from components.config import DEFAULT_IMAGE, SECTIONS, SERVICE_NAME_ENV
+from components.config import DEFAULT_IMAGE, SECTION_MODELS, SECTIONS, SERVICE_NAME_ENV
 from components.config_errors import ConfigError
 from components.stack_config import parse_stack_config
 from tests.helpers import refused
-from tools.offline import PROJECT_DIR
+from tools.offline import PROJECT_DIR, cli_config
 
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
 ENV = {SERVICE_NAME_ENV: PROJECT_ID}
+CONTEXT = {"stack": "dev", "environ": ENV}
 
 
 def test_defaults_are_the_tutorials_values() -> None:
@@ -87,7 +88,20 @@ def test_stack_files_hold_no_plaintext_credential(stack: str) -> None:
         if any(word.lower() in key.lower() for word in CREDENTIAL_KEYS):
             assert isinstance(value, dict) and set(value) == {"secure"}, key
     # The project id is the user's own: from their config or OVH_CLOUD_PROJECT_SERVICE.
-    assert "serviceName" not in config["sticky-sessions:cluster"]
+    assert "serviceName" not in config.get("sticky-sessions:cluster", {})
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_files_hold_only_what_differs_from_the_defaults(stack: str) -> None:
+    # A default written again in a stack file would silently stop following the model's.
+    config = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
+    for key, settings in config.items():
+        section = key.removeprefix("sticky-sessions:")
+        defaults = (
+            SECTION_MODELS[section].model_validate({}, context=CONTEXT).model_dump(by_alias=True)
+        )
+        for field, value in settings.items():
+            assert defaults[field] != value, f"{key}.{field} repeats the default {value!r}"
 
 
 # Each row: what it proves, the override (`pulumi config set --path` key and value), the key
@@ -142,7 +156,12 @@ BAD = [
     ("mode unknown", {"sticky-sessions:affinity.mode": "sticky"}, "affinity.mode"),
     ("path relative", {"sticky-sessions:affinity.path": "app"}, "affinity.path"),
     ("path with ;", {"sticky-sessions:affinity.path": "/;Domain=x"}, "affinity.path"),
-    ("secure as text", {"sticky-sessions:affinity.secure": "yes"}, "affinity.secure"),
+    (
+        "secure as text",
+        # Alone in its section, `secure: "yes"` would be read by the CLI as an encrypted value.
+        {"sticky-sessions:affinity": {"secure": "yes", "path": "/"}},
+        "affinity.secure",
+    ),
     ("chart range", {"sticky-sessions:ingress.chartVersion": "^4.15"}, "ingress.chartVersion"),
     ("chart latest", {"sticky-sessions:ingress.chartVersion": "latest"}, "chartVersion"),
     ("controller unknown", {"sticky-sessions:ingress.controller": "haproxy"}, "controller"),
@@ -158,6 +177,20 @@ BAD = [
         'serviceAnnotations["a.b/c"]',
     ),
     ("ingress namespace", {"sticky-sessions:ingress.namespace": "Ingress"}, "ingress.namespace"),
+    (
+        "memory limit below the request",
+        {"sticky-sessions:app.resources": {"limits": {"memory": "8Mi"}}},
+        "app.resources.limits.memory",
+    ),
+    (
+        "proxy-protocol annotation by hand",
+        {
+            "sticky-sessions:ingress.serviceAnnotations": {
+                "loadbalancer.openstack.org/proxy-protocol": "true"
+            }
+        },
+        "ingress.proxyProtocol",
+    ),
     (
         "app in the controller's namespace",
         {"sticky-sessions:app.namespace": "ingress-nginx"},
@@ -180,3 +213,62 @@ def test_bad_configuration_names_the_key_and_declares_nothing(
 def test_project_files_satisfy_the_clis_schema(project_file: str) -> None:
     schema = json.loads((PROJECT_DIR / "tests/data/pulumi-project.schema.json").read_text())
     jsonschema.validate(yaml.safe_load((PROJECT_DIR / project_file).read_text()), schema)
+
+
+def test_an_encrypted_value_is_what_the_cli_takes_for_one() -> None:
+    # The CLI reads a map whose one key is `secure` as a ciphertext only when it holds a string.
+    secret = cli_config("dev", {"sticky-sessions:affinity": {"secure": "v1:c2VjcmV0"}})
+    assert secret.secret_keys == {"sticky-sessions:affinity"}
+    plain_value = cli_config("dev", {"sticky-sessions:affinity": {"secure": True}})
+    assert plain_value.secret_keys == frozenset()
+    assert json.loads(plain_value.values["sticky-sessions:affinity"]) == {"secure": True}
+
+
+TOKEN = "token-that-must-never-be-printed"
+CONTEXT_A = {"name": "a", "context": {"cluster": "c", "user": "u"}}
+CLUSTER_C = {"name": "c", "cluster": {"server": "https://203.0.113.20:6443"}}
+USERS = [{"name": "u", "user": {"token": TOKEN}}]
+KUBECONFIG_SHAPES = {
+    "not YAML": ("clusters: [unclosed", "not YAML"),
+    "no current-context": (
+        {"contexts": [CONTEXT_A], "clusters": [CLUSTER_C], "users": USERS},
+        "current-context",
+    ),
+    "no contexts": (
+        {"current-context": "a", "clusters": [CLUSTER_C], "users": USERS},
+        "names no context",
+    ),
+    "current-context names nothing": (
+        {"current-context": "b", "contexts": [CONTEXT_A], "clusters": [CLUSTER_C], "users": USERS},
+        "names no context",
+    ),
+    "no clusters": (
+        {"current-context": "a", "contexts": [CONTEXT_A], "users": USERS},
+        "no cluster with a server",
+    ),
+    "cluster without server": (
+        {
+            "current-context": "a",
+            "contexts": [CONTEXT_A],
+            "clusters": [{"name": "c", "cluster": {}}],
+            "users": USERS,
+        },
+        "no cluster with a server",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("kubeconfig", "why"), KUBECONFIG_SHAPES.values(), ids=KUBECONFIG_SHAPES.keys()
+)
+def test_a_kubeconfig_of_the_wrong_shape_is_refused_without_quoting_it(
+    kubeconfig: object, why: str
+) -> None:
+    text = kubeconfig if isinstance(kubeconfig, str) else yaml.safe_dump(kubeconfig)
+    raw = {"cluster": json.dumps({"mode": "existing", "kubeconfig": text})}
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config(raw, "dev", ENV, secret_keys=frozenset({"sticky-sessions:cluster"}))
+    [line] = error.value.problems
+    assert line.startswith("sticky-sessions:cluster.kubeconfig: got [secret]")
+    assert why in line and "--secret" in line
+    assert TOKEN not in str(error.value) and "203.0.113.20" not in str(error.value)

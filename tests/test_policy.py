@@ -19,6 +19,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from components import config
 from policy import rules
+from tests.helpers import DEPLOYMENT, INGRESS, RELEASE
 from tools.offline import PROJECT_DIR, ProgramRun, Registration, plain
 
 Violations = list[tuple[str, str]]  # (policy name, message)
@@ -119,9 +120,6 @@ def _container(props: dict) -> dict:
     return props["spec"]["template"]["spec"]["containers"][0]
 
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-RELEASE = "kubernetes:helm.sh/v3:Release"
 ANNOTATIONS = ("metadata", "annotations")
 
 

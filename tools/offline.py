@@ -133,7 +133,9 @@ def _set_path(values: dict[str, Any], key: str, value: Any) -> None:
 
 
 def _is_secure(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
+    """An encrypted value as the CLI recognises one (`isSecureValue` in pulumi's
+    sdk/go/common/resource/config/value.go): a map whose one key is `secure`, holding a string."""
+    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
 
 
 def _without_secrets(value: Any, key: str = "") -> tuple[Any, bool]:

@@ -1,0 +1,104 @@
+"""The README's configuration table, generated from the config models (components/config.py).
+
+    python -m tools.config_table           print the table
+    python -m tools.config_table --write   replace the table in README.md
+
+The table sits between the README's `<!-- config-table -->` and `<!-- /config-table -->`
+markers; tests/test_docs.py fails when it differs from what the models say.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from components.config import PROJECT, SECTION_MODELS
+from components.config_errors import model_fields
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+START, END = "<!-- config-table -->", "<!-- /config-table -->"
+
+
+def _value(value: Any) -> str:
+    return f"`{value if isinstance(value, str) else json.dumps(value)}`"
+
+
+def _shown_default(field: FieldInfo) -> str:
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if "shown_default" in extra:
+        return str(extra["shown_default"])
+    default = field.get_default(call_default_factory=True)
+    if default is None:
+        return "none"
+    if isinstance(default, BaseModel):  # resources: each set leaf, by its dotted key
+        leaves = _leaves(default.model_dump(by_alias=True, exclude_none=True))
+        return ", ".join(f"{key} {_value(value)}" for key, value in leaves)
+    return _value(default)
+
+
+def _leaves(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    leaves = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            leaves += _leaves(value, f"{prefix}{key}.")
+        else:
+            leaves.append((f"{prefix}{key}", value))
+    return leaves
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def config_table() -> str:
+    rows = [
+        "| key | field | default | accepted | note |",
+        "|---|---|---|---|---|",
+    ]
+    for section, model in SECTION_MODELS.items():
+        for index, (name, field) in enumerate(model_fields(model).items()):
+            extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+            key = f"`{PROJECT}:{section}`" if index == 0 else ""
+            cells = (
+                key,
+                f"`{name}`",
+                _shown_default(field),
+                field.description or "",
+                str(extra.get("note", "")),
+            )
+            rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def readme_table(readme: str) -> str:
+    """The table as the README has it now, between its markers."""
+    start, end = readme.index(START) + len(START), readme.index(END)
+    return readme[start:end].strip("\n") + "\n"
+
+
+def with_table(readme: str) -> str:
+    start, end = readme.index(START) + len(START), readme.index(END)
+    return readme[:start] + "\n" + config_table() + readme[end:]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.config_table", description=__doc__)
+    parser.add_argument("--write", action="store_true", help="replace the table in README.md")
+    args = parser.parse_args(argv)
+    if args.write:
+        README.write_text(with_table(README.read_text()))
+        print(f"wrote the configuration table to {README.name}")
+    else:
+        print(config_table(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
