@@ -164,7 +164,7 @@ BAD = [
     ),
     ("chart range", {"sticky-sessions:ingress.chartVersion": "^4.15"}, "ingress.chartVersion"),
     ("chart latest", {"sticky-sessions:ingress.chartVersion": "latest"}, "chartVersion"),
-    ("controller unknown", {"sticky-sessions:ingress.controller": "haproxy"}, "controller"),
+    ("controller unknown", {"sticky-sessions:ingress.controller": "nginx"}, "controller"),
     ("traffic policy", {"sticky-sessions:ingress.externalTrafficPolicy": "Node"}, "Policy"),
     (
         "annotation key invalid",

@@ -27,7 +27,7 @@ def test_config_defaults_come_from_the_controllers_entry(name: str) -> None:
 
 def test_a_name_outside_the_registry_is_refused_with_the_registrys_names() -> None:
     with pytest.raises(ConfigError) as error:
-        parse_stack_config({"ingress": '{"controller": "haproxy"}'}, "dev", ENV)
+        parse_stack_config({"ingress": '{"controller": "nginx"}'}, "dev", ENV)
     line = next(line for line in error.value.problems if "ingress.controller" in line)
     assert all(name in line for name in CONTROLLERS)
 
