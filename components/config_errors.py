@@ -104,7 +104,7 @@ def _error_line(project: str, section: str, model: type[BaseModel], err: Any, se
             f"{full_key}: unknown key (got {_shown(err['input'], secret)}); "
             f"accepted keys: {accepted}. Fix: pulumi config rm --path {full_key}"
         )
-    if field is None:
+    if field is None:  # a model-wide error that names no key: pydantic's own words
         return f"{full_key}: {err['msg']}"
     if err["type"] == "missing":
         return problem(

@@ -11,15 +11,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import (
-    PROJECT,
-    SERVICE_NAME_ENV,
-    AffinityConfig,
-    AppConfig,
-    ClusterConfig,
-    IngressConfig,
-    StackConfig,
-)
+from components.config import AffinityConfig, AppConfig, IngressConfig, StackConfig
+from components.config_base import PROJECT, SERVICE_NAME_ENV
+from components.config_cluster import ClusterConfig
 from components.config_errors import problem
 from components.controllers import CONTROLLERS, Feature
 

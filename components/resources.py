@@ -5,21 +5,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 
+from components.config_base import Section
 from components.config_errors import model_problem
 
 if TYPE_CHECKING:  # the models load without the Kubernetes SDK (tools/check_affinity imports them)
     from pulumi_kubernetes.core.v1 import ResourceRequirementsArgsDict
-
-
-class Section(BaseModel):
-    """A config section or part of one: frozen, unknown keys refused, camelCase keys."""
-
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", strict=True, alias_generator=to_camel, populate_by_name=True
-    )
 
 
 CPU_QUANTITY = r"^([1-9][0-9]*m|[0-9]+(\.[0-9]{1,3})?)$"

@@ -8,7 +8,8 @@ from typing import Any
 
 import pulumi
 
-from components.config import PROJECT, SECTION_MODELS, StackConfig
+from components.config import SECTION_MODELS, StackConfig
+from components.config_base import PROJECT
 from components.config_errors import ConfigError, parse_sections
 from components.config_rules import Given, controller_warnings, cross_section_problems
 

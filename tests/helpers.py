@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi.errors import RunError
 
-from components.config import PROJECT
+from components.config_base import PROJECT
 from components.controllers import CONTROLLERS
 from tools.offline import ProgramRun, run_program
 

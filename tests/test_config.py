@@ -6,7 +6,8 @@ import jsonschema
 import pytest
 import yaml
 
-from components.config import DEFAULT_IMAGE, SECTION_MODELS, SECTIONS, SERVICE_NAME_ENV
+from components.config import DEFAULT_IMAGE, SECTION_MODELS, SECTIONS
+from components.config_base import SERVICE_NAME_ENV
 from components.config_errors import ConfigError
 from components.stack_config import parse_stack_config
 from tests.helpers import refused
@@ -177,6 +178,7 @@ BAD = [
         'serviceAnnotations["a.b/c"]',
     ),
     ("ingress namespace", {"sticky-sessions:ingress.namespace": "Ingress"}, "ingress.namespace"),
+    ("resources not an object", {"sticky-sessions:app.resources": "big"}, "app.resources"),
     (
         "memory limit below the request",
         {"sticky-sessions:app.resources": {"limits": {"memory": "8Mi"}}},

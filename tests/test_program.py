@@ -3,7 +3,7 @@
 import kubernetes_validate
 import pytest
 
-from components.config import SUPPORTED_KUBERNETES_VERSIONS
+from components.config_cluster import SUPPORTED_KUBERNETES_VERSIONS
 from tests.helpers import CONTROLLER_NAMES, run_ok
 from tools.offline import LOAD_BALANCER_IP, ProgramRun, kubernetes_objects, manifest
 

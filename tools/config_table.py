@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from components.config import PROJECT, SECTION_MODELS
+from components.config import SECTION_MODELS
+from components.config_base import PROJECT
 from components.config_errors import model_fields
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -23,7 +23,8 @@ from typing import Any
 import yaml
 from pulumi.runtime import Mocks
 
-from components.config import DEFAULT_KUBERNETES_VERSION, SERVICE_NAME_ENV
+from components.config_base import SERVICE_NAME_ENV
+from components.config_cluster import DEFAULT_KUBERNETES_VERSION
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import STACK_NAME, AffinityConfig, AppConfig
+from components.config import AffinityConfig, AppConfig
+from components.config_base import STACK_NAME
 from components.config_errors import ConfigError, parse_sections
 from components.stack_config import running_config
 

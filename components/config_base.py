@@ -1,0 +1,40 @@
+"""What every config section shares: the section model, value formats, README table notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+PROJECT = "sticky-sessions"
+SERVICE_NAME_ENV = "OVH_CLOUD_PROJECT_SERVICE"
+
+
+class Section(BaseModel):
+    """A config section or part of one: frozen, unknown keys refused, camelCase keys."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+
+def docs(note: str = "", shown_default: str = "") -> dict[str, Any]:
+    """What the README's configuration table (tools/config_table.py) says of a field beyond its
+    description: a note, and the default when it is not a plain value."""
+    return {
+        key: value for key, value in (("note", note), ("shown_default", shown_default)) if value
+    }
+
+
+# RFC 1123 label: what Kubernetes accepts for namespaces and what OVHcloud accepts for pool names.
+RFC1123_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+RFC1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+ANNOTATION_KEY = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+# The characters that both RFC 6265 (cookie-name token) and the controller's cookie name accept.
+COOKIE_NAME = r"^[A-Za-z0-9._~-]{1,64}$"
+EXACT_VERSION = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+STACK_NAME = r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$"
