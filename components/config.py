@@ -26,6 +26,7 @@ from components.config_base import (
     EXACT_VERSION,
     RFC1123_LABEL,
     RFC1123_SUBDOMAIN,
+    SYSTEM_NAMESPACES,
     Section,
     docs,
 )
@@ -41,6 +42,7 @@ from components.controllers import (
     ControllerName,
     Feature,
 )
+from components.formats import image_problem, ingress_path_problem, is_ip_address
 from components.resources import APP_RESOURCES, CONTROLLER_RESOURCES, Resources, over_defaults
 
 DEFAULT_IMAGE = "ovhplatform/what-is-my-pod:1.0.1"
@@ -53,6 +55,7 @@ def _by_controller(fact: Callable[[Controller], str]) -> str:
 
 SameSite = Literal["Strict", "Lax", "None"]
 PROXY_PROTOCOL_ANNOTATION = "loadbalancer.openstack.org/proxy-protocol"
+LOAD_BALANCER_FLAVOR_ANNOTATION = "loadbalancer.ovhcloud.com/flavor"
 
 
 def _capitalise_same_site(value: Any) -> Any:
@@ -120,10 +123,34 @@ class IngressConfig(Section):
     def _controller_defaults(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        controller = CONTROLLERS.get(data.get("controller", DEFAULT_CONTROLLER))
-        if controller is None:
-            return data  # the controller field reports the unknown name
+        # An unknown name is the controller field's one error: the default controller's
+        # values stand in, so that it causes no second one.
+        name = data.get("controller", DEFAULT_CONTROLLER)
+        known = {str(entry): controller for entry, controller in CONTROLLERS.items()}
+        controller = known.get(name) if isinstance(name, str) else None
+        controller = controller or CONTROLLERS[DEFAULT_CONTROLLER]
         return {"chartVersion": controller.chart.version, "namespace": controller.namespace, **data}
+
+    @field_validator("namespace")
+    @classmethod
+    def _own_namespace(cls, namespace: str) -> str:
+        if namespace == "default" or namespace in SYSTEM_NAMESPACES:
+            raise ValueError("every cluster has it: the controller gets a namespace of its own")
+        return namespace
+
+    @model_validator(mode="after")
+    def _a_version_of_its_chart(self) -> IngressConfig:
+        pinned = CONTROLLERS[self.controller].chart
+        if self.chart_version.split(".")[0] != pinned.version.split(".")[0]:
+            raise model_problem(
+                f"not a version of the {pinned.name} chart, whose releases this stack "
+                f"supports are {pinned.version.split('.')[0]}.x (pinned: {pinned.version}), "
+                "got {got}",
+                key="chartVersion",
+                got=self.chart_version,
+                fix=pinned.version,
+            )
+        return self
 
     @model_validator(mode="after")
     def _what_the_controller_supports(self) -> IngressConfig:
@@ -142,6 +169,21 @@ class IngressConfig(Section):
         return self
 
     @model_validator(mode="after")
+    def _flavor_through_its_switch(self) -> IngressConfig:
+        if LOAD_BALANCER_FLAVOR_ANNOTATION in self.service_annotations:
+            raise model_problem(
+                "set loadBalancerFlavor instead of the {got} annotation (one setting, one "
+                "place: the stack writes that annotation itself)",
+                key="loadBalancerFlavor",
+                got=LOAD_BALANCER_FLAVOR_ANNOTATION,
+                fix=self.service_annotations[LOAD_BALANCER_FLAVOR_ANNOTATION]
+                if self.service_annotations[LOAD_BALANCER_FLAVOR_ANNOTATION]
+                in ("small", "medium", "large")
+                else "small",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _proxy_protocol_through_its_switch(self) -> IngressConfig:
         if PROXY_PROTOCOL_ANNOTATION in self.service_annotations:
             raise model_problem(
@@ -154,21 +196,21 @@ class IngressConfig(Section):
         return self
 
 
-def _image_is_pinned(image: str) -> str:
-    if "@sha256:" in image:
-        return image
-    last_part = image.rsplit("/", 1)[-1]
-    if ":" not in last_part or last_part.rsplit(":", 1)[1] in {"", "latest"}:
-        raise ValueError("no tag, or the moving latest tag")
-    return image
+def _accepted(value: str, problem_of: Callable[[str], str | None]) -> str:
+    problem = problem_of(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 class AppConfig(Section):
     enabled: bool = Field(default=True, description="true or false")
     name: str = Field(
         default="what-is-my-pod",
-        pattern=r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$",
-        description="an RFC 1123 label of at most 40 characters",
+        # The Service is named after it: a DNS-1035 label, which starts with a letter.
+        pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$",
+        description="a DNS-1035 label of at most 40 characters: lowercase letters, digits and "
+        "'-', starting with a letter",
     )
     namespace: str = Field(
         default="default",
@@ -178,7 +220,6 @@ class AppConfig(Section):
     )
     image: str = Field(
         default=DEFAULT_IMAGE,
-        pattern=r"^[^\s]+$",
         description="an image with an explicit tag other than 'latest', or a digest (@sha256:...)",
     )
     replicas: int = Field(default=3, ge=1, le=100, description="an integer from 1 to 100")
@@ -192,7 +233,6 @@ class AppConfig(Section):
     )
     path: str = Field(
         default="/",
-        pattern=r"^/[A-Za-z0-9._~/-]*$",
         description="the URL path the Ingress routes to the app (Prefix), such as / or /shop",
     )
     resources: Annotated[Resources, BeforeValidator(over_defaults(APP_RESOURCES))] = Field(
@@ -210,7 +250,28 @@ class AppConfig(Section):
     @field_validator("image")
     @classmethod
     def _pinned(cls, image: str) -> str:
-        return _image_is_pinned(image)
+        return _accepted(image, image_problem)
+
+    @field_validator("path")
+    @classmethod
+    def _a_path_the_controller_takes(cls, path: str) -> str:
+        return _accepted(path, ingress_path_problem)
+
+    @field_validator("host")
+    @classmethod
+    def _a_name_not_an_address(cls, host: str | None) -> str | None:
+        if host is not None and is_ip_address(host):
+            raise ValueError("an Ingress host is a DNS name, never an IP address")
+        if host is not None and any(len(label) > 63 for label in host.split(".")):
+            raise ValueError("a DNS label is at most 63 characters")
+        return host
+
+    @field_validator("namespace")
+    @classmethod
+    def _not_a_system_namespace(cls, namespace: str) -> str:
+        if namespace in SYSTEM_NAMESPACES:
+            raise ValueError("every cluster has it: the stack must never own it")
+        return namespace
 
 
 class AffinityConfig(Section):
@@ -219,12 +280,14 @@ class AffinityConfig(Section):
         pattern=COOKIE_NAME,
         description="1 to 64 of A-Z a-z 0-9 . _ ~ -",
     )
-    expires: int = Field(default=172800, ge=0, description="a non-negative integer (seconds)")
-    max_age: int = Field(default=172800, ge=0, description="a non-negative integer (seconds)")
+    # 0 or less makes browsers delete the cookie at once: no session would stay pinned.
+    expires: int = Field(default=172800, ge=1, description="a positive integer (seconds)")
+    max_age: int = Field(default=172800, ge=1, description="a positive integer (seconds)")
     path: str = Field(
         default="/",
-        pattern=r"^/[^\s;,]*$",
-        description="a path starting with '/', without spaces, ';' or ','",
+        # What the controller's annotation validation takes, less ',', ':', '?', '&', '='.
+        pattern=r"^/[-._~A-Za-z0-9/]*$",
+        description="a path starting with '/', of ASCII letters, digits, '.', '_', '~', '-', '/'",
     )
     same_site: Annotated[SameSite | None, BeforeValidator(_capitalise_same_site)] = Field(
         default=None,
@@ -247,11 +310,30 @@ class AffinityConfig(Section):
     def _none_needs_secure(self) -> AffinityConfig:
         if self.same_site == "None" and not self.secure:
             raise model_problem(
-                "SameSite=None needs secure: true (browsers drop it otherwise), got {got}",
-                key="secure",
-                got="secure: false",
-                fix="true",
+                "SameSite=None needs a Secure cookie (browsers drop it otherwise), and a Secure "
+                "cookie needs HTTPS, which this stack does not serve; got {got}",
+                key="sameSite",
+                got="sameSite None, secure false",
+                fix="Lax",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _prefixes_browsers_enforce(self) -> AffinityConfig:
+        # RFC 6265bis: browsers drop a __Secure- cookie without Secure, and a __Host- cookie
+        # without Secure or with a Path other than /.
+        for prefix in ("__Host-", "__Secure-"):
+            if not self.cookie_name.startswith(prefix):
+                continue
+            if not self.secure or (prefix == "__Host-" and self.path != "/"):
+                need = "Secure and Path=/" if prefix == "__Host-" else "Secure"
+                raise model_problem(
+                    f"browsers drop a {prefix} cookie without {need}, and Secure needs HTTPS, "
+                    "which this stack does not serve; got {got}",
+                    key="cookieName",
+                    got=self.cookie_name,
+                    fix=self.cookie_name.removeprefix(prefix) or DEFAULT_COOKIE_NAME,
+                )
         return self
 
 

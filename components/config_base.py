@@ -36,5 +36,7 @@ ANNOTATION_KEY = (
 )
 # The characters that both RFC 6265 (cookie-name token) and the controller's cookie name accept.
 COOKIE_NAME = r"^[A-Za-z0-9._~-]{1,64}$"
-EXACT_VERSION = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+EXACT_VERSION = r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+# Namespaces every cluster has: never the stack's own (it would delete them on destroy).
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 STACK_NAME = r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$"

@@ -166,7 +166,10 @@ def parse_sections(
             continue
         given[section] = data
         try:
-            sections[section] = model.model_validate(data, context=context)
+            # Keys as users write them (camelCase): `service_name` is an unknown key.
+            sections[section] = model.model_validate(
+                data, context=context, by_alias=True, by_name=False
+            )
         except ValidationError as error:
             problems += [
                 _error_line(project, section, model, err, secret) for err in error.errors()

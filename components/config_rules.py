@@ -7,8 +7,10 @@ lines; `RULES` lists them in the order their messages are reported.
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from components.config import AffinityConfig, AppConfig, IngressConfig, StackConfig
@@ -16,6 +18,7 @@ from components.config_base import PROJECT, SERVICE_NAME_ENV
 from components.config_cluster import ClusterConfig
 from components.config_errors import problem
 from components.controllers import CONTROLLERS, Feature
+from components.formats import cookie_path_covers
 
 # Keys that only mean something when the stack creates the OVHcloud cluster itself.
 CREATE_ONLY_KEYS = (
@@ -40,11 +43,13 @@ def key(section: str, field: str) -> str:
 
 @dataclass(frozen=True)
 class Given:
-    """The parsed sections (absent when a section has errors) and the keys the user set."""
+    """The parsed sections (absent when a section has errors), the keys the user set, the
+    secret keys, and the config keys of other namespaces (key -> whether it is secret)."""
 
     sections: Mapping[str, Any]
     keys: Mapping[str, Mapping[str, Any]]
     secret_keys: frozenset[str]
+    foreign: Mapping[str, bool] = field(default_factory=dict)
 
     def set_in(self, section: str) -> list[str]:
         return list(self.keys.get(section, {}))
@@ -87,14 +92,14 @@ def mode_sources(given: Given) -> list[str]:
     if cluster is None:
         return []
     problems = []
-    for mode, (field, _) in MODE_SOURCES.items():
-        if field in given.set_in("cluster") and cluster.mode != mode:
+    for mode, (source, _) in MODE_SOURCES.items():
+        if source in given.set_in("cluster") and cluster.mode != mode:
             why = f"only used with cluster.mode {mode} (this stack's mode is {cluster.mode})"
-            problems += _unused("cluster", [field], why)
+            problems += _unused("cluster", [source], why)
     if cluster.mode in MODE_SOURCES:
-        field, fix = MODE_SOURCES[cluster.mode]
-        if field not in given.set_in("cluster"):
-            full_key = key("cluster", field)
+        source, fix = MODE_SOURCES[cluster.mode]
+        if source not in given.set_in("cluster"):
+            full_key = key("cluster", source)
             problems.append(
                 problem(
                     full_key,
@@ -121,9 +126,11 @@ def kubeconfig_is_secret(given: Given) -> list[str]:
 
 
 def app_namespace_is_its_own(given: Given) -> list[str]:
+    # With ingress.enabled false, ingress.namespace says where the platform's controller is:
+    # an app stack that declared that namespace would delete it on destroy.
     ingress: IngressConfig | None = given.sections.get("ingress")
     app: AppConfig | None = given.sections.get("app")
-    if ingress is None or app is None or not (ingress.enabled and app.enabled):
+    if ingress is None or app is None or not app.enabled:
         return []
     if app.namespace != ingress.namespace:
         return []
@@ -157,7 +164,141 @@ def app_keys_when_app_off(given: Given) -> list[str]:
     )
 
 
+def created_cluster_needs_its_controller(given: Given) -> list[str]:
+    cluster: ClusterConfig | None = given.sections.get("cluster")
+    ingress: IngressConfig | None = given.sections.get("ingress")
+    if cluster is None or ingress is None or cluster.mode != "create" or ingress.enabled:
+        return []
+    enabled = key("ingress", "enabled")
+    return [
+        problem(
+            enabled,
+            "false in cluster.mode create: a new cluster has no controller of another stack, "
+            "so nothing would answer at the load balancer address the stack reads",
+            f"pulumi config set --path {enabled} true",
+        )
+    ]
+
+
+def secure_cookie_needs_https(given: Given) -> list[str]:
+    affinity: AffinityConfig | None = given.sections.get("affinity")
+    app: AppConfig | None = given.sections.get("app")
+    if affinity is None or app is None or not app.enabled or not affinity.secure:
+        return []
+    secure = key("affinity", "secure")
+    return [
+        problem(
+            secure,
+            "true, but this stack serves http://: browsers neither keep nor send back a Secure "
+            "cookie over plain http, so no session would stay on its pod",
+            f"pulumi config set --path {secure} false",
+        )
+    ]
+
+
+def cookie_path_covers_the_app(given: Given) -> list[str]:
+    affinity: AffinityConfig | None = given.sections.get("affinity")
+    app: AppConfig | None = given.sections.get("app")
+    if affinity is None or app is None or not app.enabled:
+        return []
+    if cookie_path_covers(affinity.path, app.path):
+        return []
+    path = key("affinity", "path")
+    return [
+        problem(
+            path,
+            f"{affinity.path!r} does not cover app.path {app.path!r}: browsers would never send "
+            "the cookie back to the app",
+            f"pulumi config set --path {path} {app.path}",
+        )
+    ]
+
+
+# Sections whose every value lands in plain text in Kubernetes objects, Helm values or outputs.
+NEVER_SECRET = ("nodePool", "ingress", "app", "affinity")
+
+
+def secret_sections(given: Given) -> list[str]:
+    problems = []
+    for section in NEVER_SECRET:
+        if f"{PROJECT}:{section}" in given.secret_keys:
+            full_key = f"{PROJECT}:{section}"
+            problems.append(
+                problem(
+                    full_key,
+                    "holds a value set with --secret, but none of its settings is a secret: each "
+                    "is written in plain text into Kubernetes objects, Helm values or outputs",
+                    f"pulumi config set --path {full_key}.<field> <value>, without --secret",
+                )
+            )
+    cluster: ClusterConfig | None = given.sections.get("cluster")
+    if (
+        cluster is not None
+        and cluster.mode == "stack"
+        and f"{PROJECT}:cluster" in given.secret_keys
+    ):
+        stack = key("cluster", "stack")
+        problems.append(
+            problem(
+                f"{PROJECT}:cluster",
+                "holds a value set with --secret, but in cluster.mode stack it holds only mode "
+                "and stack, which name a stack and are not secrets",
+                f"pulumi config set --path {stack} <org>/<project>/<stack>, without --secret",
+            )
+        )
+    return problems
+
+
+def _squeezed(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def near_miss_namespaces(given: Given) -> list[str]:
+    """`sticky_sessions:cluster` is not this project's key: its settings would be ignored."""
+    problems = []
+    for full_key in sorted(given.foreign):
+        namespace, _, rest = full_key.partition(":")
+        close = difflib.SequenceMatcher(None, _squeezed(namespace), _squeezed(PROJECT)).ratio()
+        if namespace != PROJECT and close >= 0.85:
+            problems.append(
+                problem(
+                    full_key,
+                    f"the namespace {namespace!r} is not this project's, so these settings would "
+                    f"be ignored; the project's keys are {PROJECT}:<key>",
+                    f"rename it to {PROJECT}:{rest} in the stack file",
+                )
+            )
+    return problems
+
+
+# The OVHcloud provider settings that are credentials, and the variable each can come from.
+OVH_CREDENTIALS = {
+    "applicationSecret": "OVH_APPLICATION_SECRET",
+    "consumerKey": "OVH_CONSUMER_KEY",
+    "clientSecret": "OVH_CLIENT_SECRET",
+    "accessToken": "OVH_ACCESS_TOKEN",
+}
+
+
+def credentials_are_secret(given: Given) -> list[str]:
+    problems = []
+    for credential, variable in OVH_CREDENTIALS.items():
+        full_key = f"ovh:{credential}"
+        if given.foreign.get(full_key) is False:
+            problems.append(
+                problem(
+                    full_key,
+                    "stored in plain text in the stack file; it is an OVHcloud credential",
+                    f"pulumi config set --secret {full_key} <value> (or export {variable})",
+                )
+            )
+    return problems
+
+
 RULES: tuple[Callable[[Given], list[str]], ...] = (
+    near_miss_namespaces,
+    credentials_are_secret,
+    secret_sections,
     service_name_in_create_mode,
     create_only_keys_in_other_modes,
     mode_sources,
@@ -165,6 +306,9 @@ RULES: tuple[Callable[[Given], list[str]], ...] = (
     app_namespace_is_its_own,
     ingress_keys_when_ingress_off,
     app_keys_when_app_off,
+    created_cluster_needs_its_controller,
+    secure_cookie_needs_https,
+    cookie_path_covers_the_app,
 )
 
 

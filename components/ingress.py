@@ -14,7 +14,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.networking.v1 import IngressClassSpecArgsDict
 
-from components.config import PROXY_PROTOCOL_ANNOTATION, IngressConfig
+from components.config import (
+    LOAD_BALANCER_FLAVOR_ANNOTATION,
+    PROXY_PROTOCOL_ANNOTATION,
+    IngressConfig,
+)
 from components.controllers import (
     CONTROLLERS,
     INGRESS_CLASS_NAME,
@@ -23,7 +27,6 @@ from components.controllers import (
 )
 from components.kubernetes_pieces import NO_LOSS_ROLLOUT, as_helm_values, spread_over_nodes
 
-LOAD_BALANCER_FLAVOR_ANNOTATION = "loadbalancer.ovhcloud.com/flavor"
 # Creating the OVHcloud load balancer takes minutes, and Helm waits (`--wait`) until the
 # controller's Service has its address and its pods are ready; past this, the release fails.
 RELEASE_TIMEOUT_SECONDS = 900

@@ -15,7 +15,8 @@ if TYPE_CHECKING:  # the models load without the Kubernetes SDK (tools/check_aff
 
 
 CPU_QUANTITY = r"^([1-9][0-9]*m|[0-9]+(\.[0-9]{1,3})?)$"
-MEMORY_QUANTITY = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$"
+# With a unit: a bare number means bytes, which no container runs in.
+MEMORY_QUANTITY = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)$"
 _MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _MEMORY_UNITS |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
@@ -30,13 +31,15 @@ def memory_bytes(quantity: str) -> int:
 class ResourceRequests(Section):
     cpu: str = Field(pattern=CPU_QUANTITY, description="a CPU quantity such as 50m or 0.5")
     memory: str = Field(
-        pattern=MEMORY_QUANTITY, description="a memory quantity such as 64Mi or 1Gi"
+        pattern=MEMORY_QUANTITY, description="a memory quantity with its unit, such as 64Mi or 1Gi"
     )
 
 
 class ResourceLimits(Section):
     memory: str | None = Field(
-        default=None, pattern=MEMORY_QUANTITY, description="a memory quantity such as 128Mi"
+        default=None,
+        pattern=MEMORY_QUANTITY,
+        description="a memory quantity with its unit, such as 128Mi",
     )
 
 

@@ -55,8 +55,9 @@ DEPRECATED_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 # What ingress-nginx accepts; anything else it ignores without a word and uses its default.
 NGINX = "nginx.ingress.kubernetes.io/"
 COOKIE_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
-NON_NEGATIVE_INTEGER = re.compile(r"^[0-9]+$")
-EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+# 0 makes browsers delete the cookie at once.
+POSITIVE_INTEGER = re.compile(r"^[1-9][0-9]*$")
+EXACT_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 AFFINITY_MODES = ("balanced", "persistent")
 SAME_SITE_VALUES = ("Strict", "Lax", "None")
 BOOLEAN_STRINGS = ("true", "false")
@@ -194,8 +195,8 @@ def affinity_problems(annotations: Mapping[str, Any]) -> list[str]:
         ("affinity", lambda v: v == "cookie", "exactly cookie"),
         ("affinity-mode", lambda v: v in AFFINITY_MODES, "balanced or persistent"),
         ("session-cookie-name", COOKIE_NAME.match, "1 to 64 of A-Z a-z 0-9 . _ ~ -"),
-        ("session-cookie-expires", NON_NEGATIVE_INTEGER.match, "a non-negative integer"),
-        ("session-cookie-max-age", NON_NEGATIVE_INTEGER.match, "a non-negative integer"),
+        ("session-cookie-expires", POSITIVE_INTEGER.match, "a positive integer"),
+        ("session-cookie-max-age", POSITIVE_INTEGER.match, "a positive integer"),
         ("session-cookie-samesite", lambda v: v in SAME_SITE_VALUES, "Strict, Lax or None"),
         ("session-cookie-path", lambda v: v.startswith("/"), "a path starting with /"),
         ("session-cookie-secure", lambda v: v in BOOLEAN_STRINGS, '"true" or "false"'),

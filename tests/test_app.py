@@ -133,27 +133,28 @@ def test_default_namespace_is_not_declared_by_the_app(dev: ProgramRun) -> None:
 
 def test_affinity_config_reaches_the_annotations() -> None:
     run = run_ok(
+        app={"path": "/shop"},
         affinity={
             "cookieName": "route",
-            "expires": 0,
+            "expires": 60,
             "maxAge": 3600,
             "path": "/shop",
-            "sameSite": "none",
-            "secure": True,
+            "sameSite": "strict",
+            "secure": False,
             "mode": "persistent",
             "changeOnFailure": True,
-        }
+        },
     )
     annotations = manifest(run.one(INGRESS))["metadata"]["annotations"]
     expected = {
         "affinity": "cookie",
         "affinity-mode": "persistent",
         "session-cookie-name": "route",
-        "session-cookie-expires": "0",
+        "session-cookie-expires": "60",
         "session-cookie-max-age": "3600",
         "session-cookie-path": "/shop",
-        "session-cookie-samesite": "None",
-        "session-cookie-secure": "true",
+        "session-cookie-samesite": "Strict",
+        "session-cookie-secure": "false",
         "session-cookie-change-on-failure": "true",
     }
     assert annotations == {ANNOTATION_PREFIX + k: v for k, v in expected.items()}

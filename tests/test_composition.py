@@ -4,9 +4,9 @@ import pytest
 from pulumi.errors import RunError
 
 from tests.helpers import refused, run_ok
+from tools.cli_config import PLACEHOLDER_KUBECONFIG
 from tools.offline import (
     LOAD_BALANCER_IP,
-    PLACEHOLDER_KUBECONFIG,
     REFERENCED_STACK_OUTPUTS,
     ProgramRun,
     run_program,

@@ -153,7 +153,7 @@ BAD = [
     ("expires as text", {"sticky-sessions:affinity.expires": "2d"}, "affinity.expires"),
     ("maxAge negative", {"sticky-sessions:affinity.maxAge": -5}, "affinity.maxAge"),
     ("sameSite unknown", {"sticky-sessions:affinity.sameSite": "Relaxed"}, "affinity.sameSite"),
-    ("sameSite None insecure", {"sticky-sessions:affinity.sameSite": "None"}, "affinity.secure"),
+    ("sameSite None insecure", {"sticky-sessions:affinity.sameSite": "None"}, "affinity.sameSite"),
     ("mode unknown", {"sticky-sessions:affinity.mode": "sticky"}, "affinity.mode"),
     ("path relative", {"sticky-sessions:affinity.path": "app"}, "affinity.path"),
     ("path with ;", {"sticky-sessions:affinity.path": "/;Domain=x"}, "affinity.path"),

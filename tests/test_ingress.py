@@ -43,7 +43,7 @@ def test_config_reaches_the_release() -> None:
             "namespace": "edge",
             "replicas": 3,
             "externalTrafficPolicy": "Local",
-            "serviceAnnotations": {"loadbalancer.ovhcloud.com/flavor": "medium"},
+            "serviceAnnotations": {"loadbalancer.openstack.org/keep-floatingip": "true"},
         }
     )
     release = run.one(RELEASE).inputs
@@ -52,7 +52,9 @@ def test_config_reaches_the_release() -> None:
     controller = plain(release["values"])["controller"]
     assert controller["replicaCount"] == 3
     assert controller["service"]["externalTrafficPolicy"] == "Local"
-    assert controller["service"]["annotations"] == {"loadbalancer.ovhcloud.com/flavor": "medium"}
+    assert controller["service"]["annotations"] == {
+        "loadbalancer.openstack.org/keep-floatingip": "true"
+    }
 
 
 def test_controller_serves_the_nginx_class_and_refuses_snippets() -> None:

@@ -8,9 +8,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tools.cli_config import PLACEHOLDER_KUBECONFIG, PLACEHOLDER_SECRET
 from tools.offline import (
-    PLACEHOLDER_KUBECONFIG,
-    PLACEHOLDER_SECRET,
     PROJECT_DIR,
     kubernetes_objects,
     manifest,

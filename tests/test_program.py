@@ -76,7 +76,7 @@ def test_objects_validate_on_every_supported_version(version: str, controller: s
         cluster={"version": version},
         ingress={"controller": controller},
         app={"namespace": "sticky", "host": "sticky.example.com", "path": "/shop"},
-        affinity={"sameSite": "Strict", "secure": True},
+        affinity={"sameSite": "Strict", "path": "/shop"},
     )
     for obj in _objects(run):
         kubernetes_validate.validate(obj, version, strict=True)

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import os
-import re
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
@@ -20,33 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi.runtime import Mocks
 
 from components.config_base import SERVICE_NAME_ENV
 from components.config_cluster import DEFAULT_KUBERNETES_VERSION
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from tools.cli_config import (
+    PLACEHOLDER_KUBECONFIG,
+    PLACEHOLDER_SERVICE_NAME,
+    PROJECT_DIR,
+    CliConfig,
+    cli_config,
+)
 
 # Documentation values (RFC 5737, a placeholder id): nothing here looks like a real credential.
 LOAD_BALANCER_IP = "203.0.113.10"
-PLACEHOLDER_SERVICE_NAME = "0" * 32
-# A kubeconfig of the right shape whose server is a documentation address and whose "token"
-# says what it is: it reaches no cluster and grants nothing.
-PLACEHOLDER_KUBECONFIG = """apiVersion: v1
-kind: Config
-current-context: offline
-contexts:
-- name: offline
-  context: {cluster: offline-cluster, user: offline}
-clusters:
-- name: offline-cluster
-  cluster: {server: "https://203.0.113.20:6443"}
-users:
-- name: offline
-  user: {token: offline-placeholder-not-a-credential}
-"""
-PLACEHOLDER_SECRET = "offline-placeholder-secret"
 # What a referenced stack (cluster.mode stack) exports, when a run is not given other outputs.
 REFERENCED_STACK_OUTPUTS: dict[str, Any] = {
     "kubeconfig": PLACEHOLDER_KUBECONFIG,
@@ -59,141 +44,6 @@ REFERENCED_STACK_OUTPUTS: dict[str, Any] = {
 }
 REFERENCED_SECRET_OUTPUTS = ("kubeconfig",)
 SECRET_MASK = "[secret]"
-
-
-class StackNotFound(Exception):
-    """The stack has no Pulumi.<stack>.yaml beside Pulumi.yaml."""
-
-
-class BadOverride(Exception):
-    """A --set override that is not `project:key[.path]=value`."""
-
-
-@dataclass(frozen=True)
-class CliConfig:
-    """What the Pulumi CLI hands a program: every value a string, and the keys that are secret."""
-
-    project: str
-    stack: str
-    values: dict[str, str]
-    secret_keys: frozenset[str]
-
-
-def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
-
-
-_PATH_PART = re.compile(r'\.?([^.\[\]"]+)|\["([^"]*)"\]')
-
-
-def _path_parts(key: str) -> tuple[str, list[str]]:
-    """`ns:top.a["b.c"]` -> (`ns:top`, [`a`, `b.c`]), as `pulumi config set --path` reads it."""
-    namespace, sep, rest = key.partition(":")
-    match = re.match(r"[^.\[]+", rest)
-    if not sep or not namespace or match is None:
-        raise BadOverride(
-            f"{key!r}: expected <namespace>:<key>[.path], e.g. sticky-sessions:app.replicas"
-        )
-    top, path, position = f"{namespace}:{match.group(0)}", [], match.end()
-    while position < len(rest):
-        part = _PATH_PART.match(rest, position)
-        if part is None or part.end() == position:
-            raise BadOverride(f"{key!r}: cannot read the path after {rest[:position]!r}")
-        path.append(part.group(1) if part.group(1) is not None else part.group(2))
-        position = part.end()
-    return top, path
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """`KEY=VALUE`, VALUE parsed as JSON when it parses, else kept as a string."""
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise BadOverride(f"{text!r}: expected KEY=VALUE, e.g. sticky-sessions:app.replicas=5")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key, value
-
-
-def _set_path(values: dict[str, Any], key: str, value: Any) -> None:
-    top, path = _path_parts(key)
-    if not path:
-        values[top] = value
-        return
-    node = values.get(top)
-    if not isinstance(node, dict):
-        node = {}
-    values[top] = node
-    for part in path[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[path[-1]] = value
-
-
-def _is_secure(value: Any) -> bool:
-    """An encrypted value as the CLI recognises one (`isSecureValue` in pulumi's
-    sdk/go/common/resource/config/value.go): a map whose one key is `secure`, holding a string."""
-    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
-
-
-def _without_secrets(value: Any, key: str = "") -> tuple[Any, bool]:
-    """Replace `{secure: ...}` ciphertexts with placeholders of the right shape (a kubeconfig
-    where the key says kubeconfig); say whether there were any."""
-    if _is_secure(value):
-        return (PLACEHOLDER_KUBECONFIG if key == "kubeconfig" else PLACEHOLDER_SECRET), True
-    if isinstance(value, dict):
-        found = False
-        cleaned = {}
-        for item_key, item in value.items():
-            cleaned[item_key], secret = _without_secrets(item, item_key)
-            found = found or secret
-        return cleaned, found
-    if isinstance(value, list):
-        items = [_without_secrets(item) for item in value]
-        return [item for item, _ in items], any(secret for _, secret in items)
-    return value, False
-
-
-def _as_cli_string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
-def cli_config(
-    stack: str,
-    overrides: Mapping[str, Any] | None = None,
-    project_dir: Path = PROJECT_DIR,
-) -> CliConfig:
-    """Pulumi.yaml defaults, replaced key by key by Pulumi.<stack>.yaml, then the overrides."""
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
-    stack_file = project_dir / f"Pulumi.{stack}.yaml"
-    if not stack_file.is_file():
-        known = ", ".join(available_stacks(project_dir)) or "none"
-        raise StackNotFound(
-            f"no stack {stack!r}: there is no {stack_file.name} (stacks here: {known})"
-        )
-    name = project["name"]
-    merged: dict[str, Any] = {}
-    for key, declaration in (project.get("config") or {}).items():
-        full_key = key if ":" in key else f"{name}:{key}"
-        if isinstance(declaration, dict) and "default" in declaration:
-            merged[full_key] = declaration["default"]
-        elif not isinstance(declaration, dict):
-            merged[full_key] = declaration
-    merged.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
-    for key, value in (overrides or {}).items():
-        _set_path(merged, key, value)
-    values, secret_keys = {}, set()
-    for key, value in merged.items():
-        cleaned, secret = _without_secrets(value)
-        values[key] = _as_cli_string(cleaned)
-        if secret:
-            secret_keys.add(key)
-    return CliConfig(name, stack, values, frozenset(secret_keys))
 
 
 @dataclass

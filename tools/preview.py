@@ -18,16 +18,14 @@ from typing import Any, NoReturn
 import yaml
 
 from components.config_errors import ConfigError
+from tools.cli_config import BadOverride, StackFileError, StackNotFound, parse_override
 from tools.offline import (
     PROJECT_DIR,
     SECRET_MASK,
-    BadOverride,
     ProgramRun,
     Registration,
-    StackNotFound,
     kubernetes_objects,
     manifest,
-    parse_override,
     plain,
     run_program,
 )
@@ -309,7 +307,7 @@ def main(argv: Sequence[str] | None = None, project_dir: Path = PROJECT_DIR) -> 
         args = _parser().parse_args(argv)
         overrides = dict(parse_override(item) for item in args.set)
         run = run_program(args.stack, overrides, project_dir=project_dir)
-    except (UsageError, BadOverride) as error:
+    except (UsageError, BadOverride, StackFileError) as error:
         print(f"preview: {error}", file=sys.stderr)
         return EXIT_INVALID
     except StackNotFound as error:

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from pulumi.errors import RunError
 
+from tools.cli_config import PLACEHOLDER_KUBECONFIG
 from tools.offline import (
     LOAD_BALANCER_IP,
-    PLACEHOLDER_KUBECONFIG,
     REFERENCED_STACK_OUTPUTS,
     ProgramRun,
     manifest,

@@ -1,0 +1,336 @@
+"""Stack configuration exactly as the Pulumi CLI hands it to the program, offline.
+
+What the CLI does, read from its source (pulumi/pulumi `sdk/go/common/resource/config`):
+
+- Stack files are YAML 1.2 (`yes`, `on` stay strings); duplicate keys, tabs, invalid UTF-8 and
+  malformed YAML are refused, as is a key without a `<namespace>:` prefix.
+- A top-level scalar reaches the program as its text (`version: 1.30` stays "1.30" there); an
+  object goes through JSON, so a number inside it is a number (`1.30` becomes 1.3) and a
+  date-like value stays a string.
+- `pulumi config set --path KEY VALUE` stores VALUE as a string, except `true`/`false` and
+  integers without a leading zero (`adjustObjectValue`), and only below a top-level key; a map
+  whose one key is `secure` holding a string is reserved for encrypted values.
+
+Encrypted values (`{secure: v1:...}`) cannot be decrypted here: they become placeholders of the
+right shape, and their key is marked secret as the CLI marks it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# A kubeconfig of the right shape whose server is a documentation address (RFC 5737) and whose
+# "token" says what it is: it reaches no cluster and grants nothing.
+PLACEHOLDER_KUBECONFIG = """apiVersion: v1
+kind: Config
+current-context: offline
+contexts:
+- name: offline
+  context: {cluster: offline-cluster, user: offline}
+clusters:
+- name: offline-cluster
+  cluster: {server: "https://203.0.113.20:6443"}
+users:
+- name: offline
+  user: {token: offline-placeholder-not-a-credential}
+"""
+PLACEHOLDER_SERVICE_NAME = "0" * 32
+PLACEHOLDER_SECRET = "offline-placeholder-secret"
+# What stands in for a secret value, by the key that holds it: a value of the right shape.
+_PLACEHOLDERS = {"kubeconfig": PLACEHOLDER_KUBECONFIG, "serviceName": PLACEHOLDER_SERVICE_NAME}
+# yaml.v3 refuses a document whose aliases expand past a budget ("excessive aliasing").
+MAX_NODES = 100_000
+
+
+class StackNotFound(Exception):
+    """The stack has no Pulumi.<stack>.yaml beside Pulumi.yaml."""
+
+
+class BadOverride(Exception):
+    """A --set override the CLI would refuse."""
+
+
+class StackFileError(Exception):
+    """A project or stack file the CLI would refuse: `<file>:<line>: <why>`."""
+
+
+@dataclass(frozen=True)
+class CliConfig:
+    """What the Pulumi CLI hands a program: every value a string, and the keys that are secret."""
+
+    project: str
+    stack: str
+    values: dict[str, str]
+    secret_keys: frozenset[str]
+
+
+def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+# --- reading YAML as the CLI does -----------------------------------------------------------
+
+
+def _yaml() -> YAML:
+    loader = YAML(typ="safe", pure=True)
+    loader.version = (1, 2)
+    # yaml.v3 gives a date-like value decoded into interface{} as its text, not a date.
+    loader.constructor.add_constructor(
+        "tag:yaml.org,2002:timestamp", lambda constructor, node: node.value
+    )
+    return loader
+
+
+def _line_of(text: str, key: str) -> int:
+    match = re.search(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*:", text, re.MULTILINE)
+    return text[: match.start()].count("\n") + 1 if match else 1
+
+
+def _count_nodes(value: Any, budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0:
+        return
+    children = value.values() if isinstance(value, dict) else value
+    if isinstance(value, (dict, list)):
+        for child in children:
+            _count_nodes(child, budget)
+            if budget[0] < 0:
+                return
+
+
+def _json_ready(value: Any, where: str) -> Any:
+    """A nested value as Go's JSON marshaller writes it: string keys, no NaN or infinity."""
+    if isinstance(value, dict):
+        return {_key_text(k): _json_ready(v, where) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item, where) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise StackFileError(f"{where}: {value} cannot be a config value (JSON has no {value})")
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return "<nil>" if key is None else str(key)
+
+
+def read_yaml_file(path: Path) -> tuple[str, dict[str, Any], Any]:
+    """A project or stack file's text, its top-level mapping, and its node tree, as the CLI
+    reads it (YAML 1.2). Raises StackFileError with the file and line, as the CLI would."""
+    name = path.name
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise StackFileError(f"{name}:{line}: invalid UTF-8 (byte {error.start})") from None
+    loader = _yaml()
+    try:
+        document = loader.load(text)
+        node = loader.compose(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = (error.problem or error.context or "malformed YAML").strip()
+        raise StackFileError(f"{name}:{line}: invalid YAML: {problem}") from None
+    if document is None:
+        return text, {}, node
+    if not isinstance(document, dict):
+        raise StackFileError(f"{name}:1: the top level must be a mapping of settings")
+    budget = [MAX_NODES]
+    _count_nodes(document, budget)
+    if budget[0] < 0:
+        raise StackFileError(f"{name}:1: document contains excessive aliasing")
+    return text, document, node
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A stack file's `config:` entries as the program receives them: the raw text of a
+    top-level scalar, or the object (JSON-ready) of a collection."""
+    name = path.name
+    text, document, node = read_yaml_file(path)
+    config = document.get("config")
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        line = _line_of(text, "config")
+        raise StackFileError(f"{name}:{line}: `config:` must be a mapping of <namespace>:<key>")
+    raw_scalars: dict[str, str] = {}
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value == "config" and isinstance(value_node, MappingNode):
+                for entry_key, entry_value in value_node.value:
+                    tag = str(entry_value.tag or "")
+                    if isinstance(entry_value, ScalarNode) and tag.endswith(
+                        ("str", "int", "float", "bool", "timestamp")
+                    ):
+                        raw_scalars[str(entry_key.value)] = entry_value.value
+    entries: dict[str, Any] = {}
+    for key, value in config.items():
+        key_text = _key_text(key)
+        namespace, colon, rest = key_text.partition(":")
+        if not colon or not namespace or not rest:
+            raise StackFileError(
+                f"{name}:{_line_of(text, key_text)}: could not parse {key_text!r} as a "
+                "configuration key (configuration keys should be of the form "
+                "`<namespace>:<name>`, e.g. sticky-sessions:app)"
+            )
+        where = f"{name}:{_line_of(text, key_text)}: {key_text}"
+        if isinstance(value, (dict, list)):
+            entries[key_text] = _json_ready(value, where)
+        elif value is None:
+            entries[key_text] = ""
+        else:
+            entries[key_text] = raw_scalars.get(key_text, _key_text(value))
+    return entries
+
+
+# --- `pulumi config set --path` ------------------------------------------------------------
+
+_PATH_PART = re.compile(r'\.?([^.\[\]"]+)|\["([^"]*)"\]')
+
+
+def _path_parts(key: str) -> tuple[str, list[str]]:
+    """`ns:top.a["b.c"]` -> (`ns:top`, [`a`, `b.c`]), as `pulumi config set --path` reads it."""
+    namespace, sep, rest = key.partition(":")
+    match = re.match(r"[^.\[]+", rest)
+    if not sep or not namespace or match is None:
+        raise BadOverride(
+            f"{key!r}: expected <namespace>:<key>[.path], e.g. sticky-sessions:app.replicas"
+        )
+    top, path, position = f"{namespace}:{match.group(0)}", [], match.end()
+    while position < len(rest):
+        part = _PATH_PART.match(rest, position)
+        if part is None or part.end() == position:
+            raise BadOverride(f"{key!r}: cannot read the path after {rest[:position]!r}")
+        path.append(part.group(1) if part.group(1) is not None else part.group(2))
+        position = part.end()
+    return top, path
+
+
+def adjusted(value: str) -> str | bool | int:
+    """A `--path` value as the CLI stores it (`adjustObjectValue`): booleans and integers
+    (Go's strconv.Atoi: ASCII digits, an optional sign, 64 bits, no leading zero), else text."""
+    if value in ("true", "false"):
+        return value == "true"
+    if len(value) > 1 and value.startswith("0"):
+        return value
+    if re.fullmatch(r"[+-]?[0-9]+", value, flags=re.ASCII) and -(2**63) <= int(value) < 2**63:
+        return int(value)
+    return value
+
+
+def parse_override(text: str) -> tuple[str, str]:
+    """`KEY=VALUE` of `--set`, VALUE kept as the text `pulumi config set --path` is given."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise BadOverride(f"{text!r}: expected KEY=VALUE, e.g. sticky-sessions:app.replicas=5")
+    return key, raw
+
+
+def set_path(values: dict[str, Any], key: str, value: Any) -> None:
+    """`pulumi config set --path KEY VALUE` on the merged config. A text VALUE is adjusted as the
+    CLI adjusts it; any other value (tests) stands for what a stack file would hold."""
+    top, path = _path_parts(key)
+    if not path:
+        values[top] = value
+        return
+    node = values.get(top)
+    if isinstance(node, str):
+        try:
+            node = json.loads(node)
+        except json.JSONDecodeError:
+            node = None
+    if not isinstance(node, dict):
+        node = {}
+    values[top] = node
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[path[-1]] = adjusted(value) if isinstance(value, str) else value
+    if _is_secure(node):
+        raise BadOverride(f'{key}: "secure" key in maps of length 1 are reserved')
+
+
+# --- secrets and the merged config ----------------------------------------------------------
+
+
+def _is_secure(value: Any) -> bool:
+    """An encrypted value as the CLI recognises one (`isSecureValue` in pulumi's
+    sdk/go/common/resource/config/value.go): a map whose one key is `secure`, holding a string."""
+    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
+
+
+def _without_secrets(value: Any, key: str = "") -> tuple[Any, bool]:
+    """Replace `{secure: ...}` ciphertexts with placeholders of the right shape for their key;
+    say whether there were any."""
+    if _is_secure(value):
+        return _PLACEHOLDERS.get(key, PLACEHOLDER_SECRET), True
+    if isinstance(value, dict):
+        found = False
+        cleaned = {}
+        for item_key, item in value.items():
+            cleaned[item_key], secret = _without_secrets(item, item_key)
+            found = found or secret
+        return cleaned, found
+    if isinstance(value, list):
+        items = [_without_secrets(item) for item in value]
+        return [item for item, _ in items], any(secret for _, secret in items)
+    return value, False
+
+
+def _as_cli_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def cli_config(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    project_dir: Path = PROJECT_DIR,
+) -> CliConfig:
+    """Pulumi.yaml defaults, replaced key by key by Pulumi.<stack>.yaml, then the overrides."""
+    _, project, _ = read_yaml_file(project_dir / "Pulumi.yaml")
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        known = ", ".join(available_stacks(project_dir)) or "none"
+        raise StackNotFound(
+            f"no stack {stack!r}: there is no {stack_file.name} (stacks here: {known})"
+        )
+    name = str(project["name"])
+    merged: dict[str, Any] = {}
+    for key, declaration in (project.get("config") or {}).items():
+        full_key = key if ":" in key else f"{name}:{key}"
+        if isinstance(declaration, dict) and "default" in declaration:
+            merged[full_key] = declaration["default"]
+        elif not isinstance(declaration, dict):
+            merged[full_key] = declaration
+    merged.update(read_config_file(stack_file))
+    for key, value in (overrides or {}).items():
+        set_path(merged, key, value)
+    values, secret_keys = {}, set()
+    for key, value in merged.items():
+        cleaned, secret = _without_secrets(value)
+        values[key] = _as_cli_string(cleaned)
+        if secret:
+            secret_keys.add(key)
+    return CliConfig(name, stack, values, frozenset(secret_keys))
