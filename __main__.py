@@ -13,7 +13,9 @@ from components.stack_config import load_stack_config
 
 config = load_stack_config()
 
-cluster = build_cluster("cluster", config.cluster, config.node_pool)
+cluster = build_cluster(
+    "cluster", config.cluster, config.node_pool, secret="cluster" in config.secret_sections
+)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("clusterId", cluster.cluster_id)
 pulumi.export("clusterName", cluster.cluster_name)

@@ -43,6 +43,9 @@ def kubernetes_provider(
 class ClusterArgs:
     cluster: ClusterConfig
     node_pool: NodePoolConfig
+    # The cluster section holds a value set with --secret. The CLI says which key, not which
+    # field, so every value of the section stays secret, in inputs and in outputs.
+    secret: bool = False
 
 
 class OvhCluster(pulumi.ComponentResource):
@@ -62,19 +65,22 @@ class OvhCluster(pulumi.ComponentResource):
         cluster, pool = args.cluster, args.node_pool
         protected = pulumi.ResourceOptions(parent=self, protect=cluster.protect)
 
+        def kept(value: str | None) -> pulumi.Input[str] | None:
+            return pulumi.Output.secret(value) if args.secret and value is not None else value
+
         self.kube = cloudproject.Kube(
             f"{name}-kube",
-            service_name=cluster.service_name,
-            name=cluster.name,
-            region=cluster.region,
-            version=cluster.version,
-            update_policy=cluster.update_policy,
-            private_network_id=cluster.private_network_id,
+            service_name=kept(cluster.service_name),
+            name=kept(cluster.name),
+            region=kept(cluster.region),
+            version=kept(cluster.version),
+            update_policy=kept(cluster.update_policy),
+            private_network_id=kept(cluster.private_network_id),
             opts=protected,
         )
         self.node_pool = cloudproject.KubeNodePool(
             f"{name}-node-pool",
-            service_name=cluster.service_name,
+            service_name=kept(cluster.service_name),
             kube_id=self.kube.id,
             name=pool.name,
             flavor_name=pool.flavor,
@@ -98,6 +104,10 @@ class OvhCluster(pulumi.ComponentResource):
         self.cluster_name = self.kube.name
         self.region = self.kube.region
         self.kubernetes_version = self.kube.version
+        if args.secret:
+            self.cluster_name = pulumi.Output.secret(self.cluster_name)
+            self.region = pulumi.Output.secret(self.region)
+            self.kubernetes_version = pulumi.Output.secret(self.kubernetes_version)
         self.register_outputs(
             {
                 "kubeconfig": self.kubeconfig,
@@ -183,7 +193,7 @@ class StackCluster(pulumi.ComponentResource):
 
 
 def build_cluster(
-    name: str, cluster: ClusterConfig, node_pool: NodePoolConfig
+    name: str, cluster: ClusterConfig, node_pool: NodePoolConfig, secret: bool = False
 ) -> OvhCluster | ExistingCluster | StackCluster:
     """The cluster component of the configured mode."""
     if cluster.mode == "existing":
@@ -192,4 +202,4 @@ def build_cluster(
     if cluster.mode == "stack":
         assert cluster.stack is not None
         return StackCluster(name, cluster.stack)
-    return OvhCluster(name, ClusterArgs(cluster=cluster, node_pool=node_pool))
+    return OvhCluster(name, ClusterArgs(cluster=cluster, node_pool=node_pool, secret=secret))

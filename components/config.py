@@ -341,6 +341,7 @@ class StackConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
 
     stack: str
+    secret_sections: frozenset[str] = frozenset()  # sections holding a value set with --secret
     cluster: ClusterConfig
     node_pool: NodePoolConfig = Field(alias="nodePool")
     ingress: IngressConfig

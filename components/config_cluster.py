@@ -153,11 +153,19 @@ class NodePoolConfig(Section):
     @model_validator(mode="after")
     def _coherent_sizes(self) -> NodePoolConfig:
         low, desired, high = self.lowest, self.desired_nodes, self.highest
+        if low > high:
+            raise model_problem(
+                "needs minNodes <= maxNodes, got {got}",
+                key="maxNodes",
+                got=f"minNodes {low}, maxNodes {high}",
+                fix=str(low),
+            )
         if not low <= desired <= high:
             raise model_problem(
                 "needs minNodes <= desiredNodes <= maxNodes, got {got}",
                 key="desiredNodes",
                 got=f"{low} <= {desired} <= {high}",
+                fix=str(min(max(desired, low), high)),
             )
         if self.anti_affinity and high > 5:
             raise model_problem(

@@ -41,8 +41,23 @@ def model_problem(message: str, **context: Any) -> PydanticCustomError:
     return PydanticCustomError("config_problem", message, context)
 
 
+# A message quotes at most this much of a value, on one line.
+EXCERPT_CHARACTERS = 60
+
+
+def excerpt(value: Any) -> str:
+    """A value as JSON on one line (control and invisible characters escaped), cut short."""
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except (TypeError, ValueError):
+        text = json.dumps(str(value), ensure_ascii=True)
+    if len(text) <= EXCERPT_CHARACTERS:
+        return text
+    return f"{text[: EXCERPT_CHARACTERS - 1]}… ({len(text)} characters)"
+
+
 def _shown(value: Any, secret: bool) -> str:
-    return "[secret]" if secret else json.dumps(value)
+    return "[secret]" if secret else excerpt(value)
 
 
 def _is_secret_field(field: FieldInfo | None) -> bool:
@@ -98,11 +113,11 @@ def _error_line(project: str, section: str, model: type[BaseModel], err: Any, se
         loc += err["ctx"]["key"].split(".")
     owner, field, keys, entry = _walk(model, loc)
     full_key = f"{project}:{section}" + "".join(f".{key}" for key in keys)
-    if err["type"] == "extra_forbidden":
+    if err["type"] == "extra_forbidden":  # its value is never quoted: it may be a credential
         accepted = ", ".join(model_fields(owner))
         return (
-            f"{full_key}: unknown key (got {_shown(err['input'], secret)}); "
-            f"accepted keys: {accepted}. Fix: pulumi config rm --path {full_key}"
+            f"{full_key}: unknown key; accepted keys: {accepted}. "
+            f"Fix: pulumi config rm --path {full_key}"
         )
     if field is None:  # a model-wide error that names no key: pydantic's own words
         return f"{full_key}: {err['msg']}"
@@ -125,6 +140,8 @@ def _error_line(project: str, section: str, model: type[BaseModel], err: Any, se
     given = _shown(err["input"], secret or _is_secret_field(field))
     if err["type"] == "value_error":  # a validator of ours says why
         given += f" ({err['ctx']['error']})"
+    elif err["type"] == "string_type" and type(err["input"]) in (int, float):
+        given += " (a YAML number: quote it in the stack file, as YAML reads 1.30 as 1.3)"
     return problem(full_key, f"got {given}; expected {field.description}", _fix(full_key, field))
 
 
@@ -145,7 +162,7 @@ def parse_sections(
     known = [*models, *other_keys]
     for key in sorted(set(raw) - set(known)):
         problems.append(
-            f"{project}:{key}: unknown key; accepted keys: "
+            f"{project}:{excerpt(key)[1:-1]}: unknown key; accepted keys: "
             + ", ".join(f"{project}:{k}" for k in known)
             + f". Fix: pulumi config rm {project}:{key}"
         )

@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
+
+
+def _by_name(document: dict[str, Any], list_key: str, item_key: str) -> dict[str, dict[str, Any]]:
+    """`contexts` or `clusters` by name; ValueError (naming only the part) on any other shape."""
+    entries = document.get(list_key) or []
+    if not isinstance(entries, list):
+        raise ValueError(f"its {list_key} are not a list")
+    named = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ValueError(f"an entry of its {list_key} has no name")
+        body = entry.get(item_key) or {}
+        if not isinstance(body, dict):
+            raise ValueError(f"the {item_key} of an entry of its {list_key} is not a mapping")
+        named[entry["name"]] = body
+    return named
 
 
 def kubeconfig_cluster(kubeconfig: str) -> tuple[str, str]:
@@ -14,12 +32,15 @@ def kubeconfig_cluster(kubeconfig: str) -> tuple[str, str]:
         raise ValueError("not YAML, so not a kubeconfig") from None
     if not isinstance(document, dict) or not document.get("current-context"):
         raise ValueError("not a kubeconfig with a current-context")
-    contexts = {c.get("name"): c.get("context") or {} for c in document.get("contexts") or []}
-    context = contexts.get(document["current-context"])
+    current = document["current-context"]
+    if not isinstance(current, str):
+        raise ValueError("its current-context is not a name")
+    context = _by_name(document, "contexts", "context").get(current)
     if context is None:
         raise ValueError("its current-context names no context of the kubeconfig")
-    clusters = {c.get("name"): c.get("cluster") or {} for c in document.get("clusters") or []}
-    cluster = clusters.get(context.get("cluster"))
-    if not cluster or not cluster.get("server"):
+    cluster_name = context.get("cluster")
+    cluster = _by_name(document, "clusters", "cluster").get(str(cluster_name))
+    server = (cluster or {}).get("server")
+    if not isinstance(server, str) or not server.startswith(("https://", "http://")):
         raise ValueError("its current context names no cluster with a server URL")
-    return str(context["cluster"]), str(cluster["server"])
+    return str(cluster_name), server

@@ -31,7 +31,8 @@ def parse_stack_config(
     problems += cross_section_problems(Given(sections, keys, secret_keys, foreign or {}))
     if problems:
         raise ConfigError(problems)
-    return StackConfig(stack=stack, **sections)
+    secret_sections = frozenset(s for s in SECTION_MODELS if f"{PROJECT}:{s}" in secret_keys)
+    return StackConfig(stack=stack, secret_sections=secret_sections, **sections)
 
 
 def _every_key() -> tuple[dict[str, Any], frozenset[str]]:
