@@ -65,3 +65,18 @@ def test_every_kubernetes_resource_deploys_through_the_cluster_provider(
 
 def test_kubeconfig_output_is_secret(stack_run: ProgramRun) -> None:
     assert "kubeconfig" in stack_run.secret_outputs
+
+
+def test_a_secret_cluster_section_stays_secret_in_inputs_and_outputs() -> None:
+    # The CLI says which key holds a secret, not which field: every value of it stays secret.
+    run = run_ok({"sticky-sessions:cluster.serviceName": {"secure": "v1:c2VjcmV0"}})
+    kube, pool = run.one(KUBE).inputs, run.one(NODE_POOL).inputs
+    for field in ("serviceName", "name", "region", "version", "updatePolicy"):
+        assert kube[field] == "[secret]", field
+    assert pool["serviceName"] == "[secret]"
+    assert run.secret_outputs == {"kubeconfig", "clusterName", "region", "kubernetesVersion"}
+
+
+def test_a_plain_cluster_section_is_exported_in_the_clear(dev: ProgramRun) -> None:
+    assert dev.one(KUBE).inputs["region"] == "GRA9"
+    assert dev.secret_outputs == {"kubeconfig"}
