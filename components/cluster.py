@@ -44,7 +44,8 @@ class ClusterArgs:
     cluster: ClusterConfig
     node_pool: NodePoolConfig
     # The cluster section holds a value set with --secret. The CLI says which key, not which
-    # field, so every value of the section stays secret, in inputs and in outputs.
+    # field, so every value of the section goes in secret (Pulumi keeps the outputs of a
+    # secret input secret).
     secret: bool = False
 
 
@@ -104,10 +105,6 @@ class OvhCluster(pulumi.ComponentResource):
         self.cluster_name = self.kube.name
         self.region = self.kube.region
         self.kubernetes_version = self.kube.version
-        if args.secret:
-            self.cluster_name = pulumi.Output.secret(self.cluster_name)
-            self.region = pulumi.Output.secret(self.region)
-            self.kubernetes_version = pulumi.Output.secret(self.kubernetes_version)
         self.register_outputs(
             {
                 "kubeconfig": self.kubeconfig,
