@@ -244,6 +244,28 @@ KUBECONFIG_SHAPES = {
         {"current-context": "b", "contexts": [CONTEXT_A], "clusters": [CLUSTER_C], "users": USERS},
         "names no context",
     ),
+    "contexts a string": (
+        {"current-context": "a", "contexts": "a", "clusters": [CLUSTER_C], "users": USERS},
+        "contexts are not a list",
+    ),
+    "current-context a list": (
+        {
+            "current-context": ["a"],
+            "contexts": [CONTEXT_A],
+            "clusters": [CLUSTER_C],
+            "users": USERS,
+        },
+        "current-context is not a name",
+    ),
+    "server not a URL": (
+        {
+            "current-context": "a",
+            "contexts": [CONTEXT_A],
+            "clusters": [{"name": "c", "cluster": {"server": ["x"]}}],
+            "users": USERS,
+        },
+        "no cluster with a server",
+    ),
     "no clusters": (
         {"current-context": "a", "contexts": [CONTEXT_A], "users": USERS},
         "no cluster with a server",
