@@ -164,11 +164,13 @@ class StickyApp(pulumi.ComponentResource):
     ) -> None:
         super().__init__("sticky-sessions:index:StickyApp", name, None, opts)
         app = args.app
-        child = pulumi.ResourceOptions(parent=self)
+        # Fixed names: pulumi-kubernetes refuses to create an object whose name exists, so a
+        # replacement deletes the old object first.
+        fixed_name = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
         namespace_name: pulumi.Input[str] = app.namespace
         if app.namespace != "default":
             namespace = k8s.core.v1.Namespace(
-                f"{name}-namespace", metadata={"name": app.namespace}, opts=child
+                f"{name}-namespace", metadata={"name": app.namespace}, opts=fixed_name
             )
             namespace_name = namespace.metadata["name"]
 
@@ -188,16 +190,19 @@ class StickyApp(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=metadata(deployment_name(app)),
             spec=deployment_spec(app),
-            opts=child,
+            opts=fixed_name,
         )
         self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
             f"{name}-disruption-budget",
             metadata=metadata(app.name),
             spec=disruption_budget_spec(app),
-            opts=child,
+            opts=fixed_name,
         )
         self.service = k8s.core.v1.Service(
-            f"{name}-service", metadata=metadata(app.name), spec=service_spec(app), opts=child
+            f"{name}-service",
+            metadata=metadata(app.name),
+            spec=service_spec(app),
+            opts=fixed_name,
         )
         self.ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
@@ -207,6 +212,7 @@ class StickyApp(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
+                delete_before_replace=True,
                 depends_on=list(args.ingress_waits_for),
             ),
         )

@@ -11,6 +11,7 @@ Each exposes `provider` (everything Kubernetes deploys through it), `kubeconfig`
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
@@ -39,6 +40,24 @@ def kubernetes_provider(
     )
 
 
+# terraform-provider-ovh's defaults (15 min to create a cluster) are shorter than what an MKS
+# creation takes on a busy region; a timeout would leave a cluster Pulumi does not record.
+KUBE_TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="60m", delete="30m")
+NODE_POOL_TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="60m", delete="60m")
+# What forces a new pool (ForceNew in terraform-provider-ovh's node pool schema). The pool's
+# name carries their digest, so a change creates the new pool before the old one is drained and
+# deleted; a fixed name would make the bridge delete first and leave the cluster without nodes.
+POOL_REPLACED_BY = ("flavor", "antiAffinity", "monthlyBilled", "zones")
+
+
+def node_pool_name(pool: NodePoolConfig, zone: str | None = None) -> str:
+    """`<name>[-<zone suffix>]-<digest of what forces a new pool>`."""
+    facts = "|".join((pool.flavor, str(pool.anti_affinity), str(pool.monthly_billed), zone or ""))
+    digest = hashlib.sha256(facts.encode()).hexdigest()[:6]
+    suffix = f"-{zone.rsplit('-', 1)[-1]}" if zone else ""
+    return f"{pool.name}{suffix}-{digest}"
+
+
 @dataclass(frozen=True)
 class ClusterArgs:
     cluster: ClusterConfig
@@ -65,6 +84,14 @@ class OvhCluster(pulumi.ComponentResource):
         super().__init__("sticky-sessions:index:OvhCluster", name, None, opts)
         cluster, pool = args.cluster, args.node_pool
         protected = pulumi.ResourceOptions(parent=self, protect=cluster.protect)
+        # With autoscale, the autoscaler owns desiredNodes after creation: a refresh must never
+        # size the pool back to the configured number.
+        pool_options = pulumi.ResourceOptions(
+            parent=self,
+            protect=cluster.protect,
+            custom_timeouts=NODE_POOL_TIMEOUTS,
+            ignore_changes=["desiredNodes"] if pool.autoscale else None,
+        )
 
         def kept(value: str | None) -> pulumi.Input[str] | None:
             return pulumi.Output.secret(value) if args.secret and value is not None else value
@@ -77,13 +104,15 @@ class OvhCluster(pulumi.ComponentResource):
             version=kept(cluster.version),
             update_policy=kept(cluster.update_policy),
             private_network_id=kept(cluster.private_network_id),
-            opts=protected,
+            opts=pulumi.ResourceOptions.merge(
+                protected, pulumi.ResourceOptions(custom_timeouts=KUBE_TIMEOUTS)
+            ),
         )
         self.node_pool = cloudproject.KubeNodePool(
             f"{name}-node-pool",
             service_name=kept(cluster.service_name),
             kube_id=self.kube.id,
-            name=pool.name,
+            name=node_pool_name(pool),
             flavor_name=pool.flavor,
             desired_nodes=pool.desired_nodes,
             min_nodes=pool.lowest,
@@ -91,9 +120,14 @@ class OvhCluster(pulumi.ComponentResource):
             autoscale=pool.autoscale,
             anti_affinity=pool.anti_affinity,
             monthly_billed=pool.monthly_billed,
-            opts=protected,
+            opts=pool_options,
         )
-        self.kubeconfig = pulumi.Output.secret(self.kube.kubeconfig)
+        # The Kube resource keeps the kubeconfig it got at creation; after a reset or a
+        # certificate rotation that one is stale. The data source reads it afresh on every run.
+        fresh = cloudproject.get_kube_output(
+            service_name=kept(cluster.service_name), kube_id=self.kube.id
+        )
+        self.kubeconfig = pulumi.Output.secret(fresh.kubeconfig)
         self.provider = kubernetes_provider(
             f"{name}-kubernetes",
             self.kubeconfig,

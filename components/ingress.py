@@ -157,9 +157,12 @@ class IngressController(pulumi.ComponentResource):
         if controller.warning:
             pulumi.log.warn(controller.warning, resource=self)
         child = pulumi.ResourceOptions(parent=self)
+        # Fixed names: pulumi-kubernetes refuses to create an object whose name exists, so a
+        # replacement deletes the old object first.
+        fixed_name = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
 
         namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata={"name": args.namespace}, opts=child
+            f"{name}-namespace", metadata={"name": args.namespace}, opts=fixed_name
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -170,6 +173,9 @@ class IngressController(pulumi.ComponentResource):
             namespace=namespace.metadata["name"],
             values=VALUES[args.controller](args),
             cleanup_on_fail=True,
+            # Helm waits (`--wait`) for the controller's pods and for the OVHcloud load balancer
+            # to give its Service an address, which takes minutes; past this the release fails.
+            # Never skipAwait: `pulumi destroy` must wait for the load balancer to be released.
             timeout=RELEASE_TIMEOUT_SECONDS,
             # A change of controller replaces the release: the old one goes first, so two
             # controllers never fight over the Ingress status.
@@ -181,7 +187,7 @@ class IngressController(pulumi.ComponentResource):
             f"{name}-ingress-class",
             metadata={"name": INGRESS_CLASS_NAME},
             spec=ingress_class_spec(),
-            opts=child,
+            opts=fixed_name,
         )
         # What the app's Ingress must wait for before it is created.
         self.ready: list[pulumi.Resource] = [self.release, ingress_class]

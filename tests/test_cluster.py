@@ -1,7 +1,12 @@
 """The OVHcloud cluster, its node pool, and the Kubernetes provider everything else uses."""
 
+import re
+
+import pytest
+
 from tests.helpers import KUBE, KUBERNETES_PROVIDER, NODE_POOL, run_ok
-from tools.offline import ProgramRun, kubernetes_objects
+from tools.cli_config import PLACEHOLDER_KUBECONFIG
+from tools.offline import CREATION_KUBECONFIG, ProgramRun, kubernetes_objects
 
 
 def test_cluster_takes_its_settings_from_the_stack(dev: ProgramRun) -> None:
@@ -80,3 +85,55 @@ def test_a_secret_cluster_section_stays_secret_in_inputs_and_outputs() -> None:
 def test_a_plain_cluster_section_is_exported_in_the_clear(dev: ProgramRun) -> None:
     assert dev.one(KUBE).inputs["region"] == "GRA9"
     assert dev.secret_outputs == {"kubeconfig"}
+
+
+# --- changes that replace, and what they take down ---------------------------------------------
+
+
+def _pool_name(**pool: object) -> str:
+    return run_ok(nodePool={"desiredNodes": 1, "maxNodes": 2} | pool).one(NODE_POOL).inputs["name"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"flavor": "b3-16"}, {"antiAffinity": True}, {"monthlyBilled": True}],
+    ids=["flavor", "anti-affinity", "monthly billing"],
+)
+def test_a_setting_that_forces_a_new_pool_gives_it_a_new_name(change: dict) -> None:
+    # A new name makes Pulumi create the new pool before it deletes the old one.
+    assert _pool_name(**change) != _pool_name()
+
+
+def test_sizes_update_the_pool_in_place_and_keep_its_name() -> None:
+    assert _pool_name(desiredNodes=2) == _pool_name()
+
+
+def test_pool_names_are_what_ovhcloud_accepts(stack_run: ProgramRun) -> None:
+    for pool in stack_run.of_type(NODE_POOL):
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", pool.inputs["name"])
+
+
+def test_no_pool_is_deleted_before_its_replacement_exists(stack_run: ProgramRun) -> None:
+    assert not any(pool.delete_before_replace for pool in stack_run.of_type(NODE_POOL))
+
+
+def test_the_autoscaler_owns_desired_nodes_after_creation(
+    dev: ProgramRun, prod: ProgramRun
+) -> None:
+    assert prod.one(NODE_POOL).ignore_changes == ["desiredNodes"]  # prod autoscales
+    assert dev.one(NODE_POOL).ignore_changes == []  # dev does not: the config is the truth
+
+
+def test_cluster_and_pools_have_explicit_timeouts(dev: ProgramRun) -> None:
+    assert dev.one(KUBE).custom_timeouts["create"] == "60m"
+    assert set(dev.one(NODE_POOL).custom_timeouts) == {"create", "update", "delete"}
+
+
+def test_the_kubeconfig_is_read_afresh_on_every_run(dev: ProgramRun) -> None:
+    # The Kube resource keeps its creation kubeconfig; getKube reads the current one.
+    [arguments] = [args for token, args in dev.invokes if token.endswith("getKube")]
+    assert arguments["kubeId"] == dev.one(KUBE).id
+    assert dev.outputs["kubeconfig"] == PLACEHOLDER_KUBECONFIG != CREATION_KUBECONFIG
+    provider = dev.one(KUBERNETES_PROVIDER).inputs
+    assert provider["kubeconfig"] == "[secret]"
+    assert provider["clusterIdentifier"] == dev.one(KUBE).id  # a new kubeconfig replaces nothing

@@ -87,3 +87,33 @@ def test_schema_validation_catches_a_misspelt_field(dev: ProgramRun) -> None:
     deployment["spec"]["replica"] = 3
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, "1.34", strict=True)
+
+
+def test_every_fixed_name_object_is_deleted_before_it_is_replaced(stack_run: ProgramRun) -> None:
+    # pulumi-kubernetes 4.29+ refuses to create an object whose name already exists.
+    for resource in kubernetes_objects(stack_run):
+        assert resource.delete_before_replace, resource.name
+
+
+def _destroy_order(run: ProgramRun) -> list[str]:
+    """Names in the order `pulumi destroy` deletes them: a resource before what it depends on
+    (its dependencies and its provider)."""
+    by_urn = {r.urn: r for r in run.resources}
+    needs = {
+        r.urn: {d for d in [*r.dependencies, r.provider_urn] if d in by_urn} for r in run.resources
+    }
+    created: list[str] = []
+    while len(created) < len(needs):
+        ready = [u for u in needs if u not in created and needs[u] <= set(created)]
+        assert ready, "a dependency cycle"
+        created += sorted(ready)
+    return [by_urn[u].name for u in reversed(created)]
+
+
+def test_destroy_releases_the_load_balancer_before_the_nodes_and_the_cluster(
+    stack_run: ProgramRun,
+) -> None:
+    order = _destroy_order(stack_run)
+    release = order.index("ingress-release")  # its Service owns the OVHcloud load balancer
+    assert release < order.index("cluster-node-pool") < order.index("cluster-kube")
+    assert not stack_run.one("kubernetes:helm.sh/v3:Release").inputs.get("skipAwait")

@@ -43,6 +43,7 @@ REFERENCED_STACK_OUTPUTS: dict[str, Any] = {
     "loadBalancerAddress": LOAD_BALANCER_IP,
 }
 REFERENCED_SECRET_OUTPUTS = ("kubeconfig",)
+CREATION_KUBECONFIG = PLACEHOLDER_KUBECONFIG + "# stale: the one the cluster had at creation\n"
 SECRET_MASK = "[secret]"
 
 
@@ -62,6 +63,8 @@ class Registration:
     protect: bool
     delete_before_replace: bool = False
     read: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)  # create/update/delete
 
     @property
     def provider_urn(self) -> str:
@@ -76,6 +79,7 @@ class ProgramRun:
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: frozenset[str] = frozenset()
     logs: list[tuple[str, str]] = field(default_factory=list)
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # token, arguments
     error: BaseException | None = None
     notes: list[str] = field(default_factory=list)  # what the offline run stood in for
 
@@ -105,6 +109,16 @@ def _masked(value: Any) -> Any:
     return value
 
 
+def _timeouts(timeouts: Any) -> dict[str, str]:
+    if timeouts is None:
+        return {}
+    return {
+        kind: getattr(timeouts, kind)
+        for kind in ("create", "update", "delete")
+        if getattr(timeouts, kind, "")
+    }
+
+
 def _fake_id(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:32]
 
@@ -124,7 +138,8 @@ class OfflineMocks(Mocks):
             secret = [key for key in REFERENCED_SECRET_OUTPUTS if key in outputs]
             return name, state | {"outputs": dict(outputs), "secretOutputNames": secret}
         if args.typ == "ovh:CloudProject/kube:Kube":
-            state |= {"kubeconfig": PLACEHOLDER_KUBECONFIG, "status": "READY"}
+            # As the cluster was created: the program must use the one getKube reads afresh.
+            state |= {"kubeconfig": CREATION_KUBECONFIG, "status": "READY"}
             return _fake_id(args.name), state
         if args.typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {
@@ -150,8 +165,10 @@ class OfflineMocks(Mocks):
             return f"{namespace}/{metadata['name']}" if namespace else metadata["name"], state
         return _fake_id(args.name), state
 
-    def call(self, args: Any) -> tuple[dict[str, Any], None]:
-        return {}, None
+    def call(self, args: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "ovh:CloudProject/getKube:getKube":  # the kubeconfig read afresh
+            return {"id": args.args.get("kubeId"), "kubeconfig": PLACEHOLDER_KUBECONFIG}, []
+        return {}, []
 
 
 class _LogRecorder(logging.Handler):
@@ -218,6 +235,8 @@ def run_program(
                     protect=bool(getattr(request, "protect", False)),
                     delete_before_replace=bool(getattr(request, "deleteBeforeReplace", False)),
                     read=read,
+                    ignore_changes=list(getattr(request, "ignoreChanges", [])),
+                    custom_timeouts=_timeouts(getattr(request, "customTimeouts", None)),
                 )
             )
 
@@ -226,6 +245,11 @@ def run_program(
             if request.type != "pulumi:pulumi:Stack":
                 self._record(request, response, read=False)
             return response
+
+        def Invoke(self, request: Any) -> Any:
+            arguments = _masked(rpc.deserialize_properties(request.args))
+            run.invokes.append((request.tok, arguments))
+            return super().Invoke(request)
 
         def ReadResource(self, request: Any) -> Any:
             response = super().ReadResource(request)
