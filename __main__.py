@@ -14,7 +14,11 @@ from components.stack_config import load_stack_config
 config = load_stack_config()
 
 cluster = build_cluster(
-    "cluster", config.cluster, config.node_pool, secret="cluster" in config.secret_sections
+    "cluster",
+    config.cluster,
+    config.network,
+    config.node_pool,
+    secret="cluster" in config.secret_sections,
 )
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("clusterId", cluster.cluster_id)

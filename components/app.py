@@ -17,7 +17,7 @@ from pulumi_kubernetes.networking.v1 import IngressRuleArgsDict, IngressSpecArgs
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudgetSpecArgsDict
 
 from components.config import AffinityConfig, AppConfig
-from components.kubernetes_pieces import NO_LOSS_ROLLOUT, spread_over_nodes
+from components.kubernetes_pieces import NO_LOSS_ROLLOUT, spread_over_zones_and_nodes
 
 ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
 HTTP_PORT_NAME = "http"
@@ -60,7 +60,7 @@ def deployment_spec(app: AppConfig) -> DeploymentSpecArgsDict:
                     "seccomp_profile": {"type": "RuntimeDefault"},
                 },
                 # Per rollout revision, so a new revision's pods spread too.
-                "topology_spread_constraints": spread_over_nodes(
+                "topology_spread_constraints": spread_over_zones_and_nodes(
                     labels, match_label_keys=["pod-template-hash"]
                 ),
                 "containers": [

@@ -18,8 +18,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_ovh import cloudproject
 
-from components.config import ClusterConfig, NodePoolConfig
+from components.config_cluster import ClusterConfig, NetworkConfig, NodePoolConfig
 from components.kubeconfig import kubeconfig_cluster
+from components.network import OvhNetwork
 
 
 def kubernetes_provider(
@@ -61,6 +62,7 @@ def node_pool_name(pool: NodePoolConfig, zone: str | None = None) -> str:
 @dataclass(frozen=True)
 class ClusterArgs:
     cluster: ClusterConfig
+    network: NetworkConfig
     node_pool: NodePoolConfig
     # The cluster section holds a value set with --secret. The CLI says which key, not which
     # field, so every value of the section goes in secret (Pulumi keeps the outputs of a
@@ -69,7 +71,8 @@ class ClusterArgs:
 
 
 class OvhCluster(pulumi.ComponentResource):
-    """An MKS cluster and node pool; `provider` deploys onto it once the nodes exist."""
+    """An MKS cluster, its private network if any, and a node pool per zone (one pool in a
+    single-zone region); `provider` deploys onto it once the nodes exist."""
 
     kubeconfig: pulumi.Output[str]
     provider: k8s.Provider
@@ -96,32 +99,53 @@ class OvhCluster(pulumi.ComponentResource):
         def kept(value: str | None) -> pulumi.Input[str] | None:
             return pulumi.Output.secret(value) if args.secret and value is not None else value
 
+        network: OvhNetwork | None = None
+        if args.network.mode != "none":
+            network = OvhNetwork(
+                f"{name}-network",
+                args.network,
+                service_name=kept(cluster.service_name),  # type: ignore[arg-type]
+                region=cluster.region,
+                opts=pulumi.ResourceOptions(parent=self, protect=cluster.protect),
+            )
         self.kube = cloudproject.Kube(
             f"{name}-kube",
             service_name=kept(cluster.service_name),
             name=kept(cluster.name),
             region=kept(cluster.region),
+            plan=cluster.plan,
             version=kept(cluster.version),
             update_policy=kept(cluster.update_policy),
-            private_network_id=kept(cluster.private_network_id),
+            private_network_id=network.private_network_id if network else None,
+            nodes_subnet_id=network.subnet_id if network else None,
             opts=pulumi.ResourceOptions.merge(
-                protected, pulumi.ResourceOptions(custom_timeouts=KUBE_TIMEOUTS)
+                protected,
+                pulumi.ResourceOptions(
+                    custom_timeouts=KUBE_TIMEOUTS,
+                    depends_on=list(network.ready) if network else None,
+                ),
             ),
         )
-        self.node_pool = cloudproject.KubeNodePool(
-            f"{name}-node-pool",
-            service_name=kept(cluster.service_name),
-            kube_id=self.kube.id,
-            name=node_pool_name(pool),
-            flavor_name=pool.flavor,
-            desired_nodes=pool.desired_nodes,
-            min_nodes=pool.lowest,
-            max_nodes=pool.highest,
-            autoscale=pool.autoscale,
-            anti_affinity=pool.anti_affinity,
-            monthly_billed=pool.monthly_billed,
-            opts=pool_options,
-        )
+        # One pool per zone (OVHcloud takes one zone per pool), each of the configured size.
+        zones: list[str | None] = [*pool.zones] or [None]
+        self.node_pools = [
+            cloudproject.KubeNodePool(
+                f"{name}-node-pool" + (f"-{zone}" if zone else ""),
+                service_name=kept(cluster.service_name),
+                kube_id=self.kube.id,
+                name=node_pool_name(pool, zone),
+                flavor_name=pool.flavor,
+                desired_nodes=pool.desired_nodes,
+                min_nodes=pool.lowest,
+                max_nodes=pool.highest,
+                autoscale=pool.autoscale,
+                anti_affinity=pool.anti_affinity,
+                monthly_billed=pool.monthly_billed,
+                availability_zones=[zone] if zone else None,
+                opts=pool_options,
+            )
+            for zone in zones
+        ]
         # The Kube resource keeps the kubeconfig it got at creation; after a reset or a
         # certificate rotation that one is stale. The data source reads it afresh on every run.
         fresh = cloudproject.get_kube_output(
@@ -132,8 +156,8 @@ class OvhCluster(pulumi.ComponentResource):
             f"{name}-kubernetes",
             self.kubeconfig,
             self.kube.id,
-            # Pods need nodes: everything deployed through this provider waits for the pool.
-            pulumi.ResourceOptions(parent=self, depends_on=[self.node_pool]),
+            # Pods need nodes: everything deployed through this provider waits for the pools.
+            pulumi.ResourceOptions(parent=self, depends_on=list(self.node_pools)),
         )
         self.cluster_id = self.kube.id
         self.cluster_name = self.kube.name
@@ -224,7 +248,11 @@ class StackCluster(pulumi.ComponentResource):
 
 
 def build_cluster(
-    name: str, cluster: ClusterConfig, node_pool: NodePoolConfig, secret: bool = False
+    name: str,
+    cluster: ClusterConfig,
+    network: NetworkConfig,
+    node_pool: NodePoolConfig,
+    secret: bool = False,
 ) -> OvhCluster | ExistingCluster | StackCluster:
     """The cluster component of the configured mode."""
     if cluster.mode == "existing":
@@ -233,4 +261,7 @@ def build_cluster(
     if cluster.mode == "stack":
         assert cluster.stack is not None
         return StackCluster(name, cluster.stack)
-    return OvhCluster(name, ClusterArgs(cluster=cluster, node_pool=node_pool, secret=secret))
+    return OvhCluster(
+        name,
+        ClusterArgs(cluster=cluster, network=network, node_pool=node_pool, secret=secret),
+    )

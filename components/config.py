@@ -30,10 +30,7 @@ from components.config_base import (
     Section,
     docs,
 )
-from components.config_cluster import (
-    ClusterConfig,
-    NodePoolConfig,
-)
+from components.config_cluster import ClusterConfig, NetworkConfig, NodePoolConfig
 from components.config_errors import model_problem
 from components.controllers import (
     CONTROLLERS,
@@ -343,6 +340,7 @@ class StackConfig(BaseModel):
     stack: str
     secret_sections: frozenset[str] = frozenset()  # sections holding a value set with --secret
     cluster: ClusterConfig
+    network: NetworkConfig
     node_pool: NodePoolConfig = Field(alias="nodePool")
     ingress: IngressConfig
     app: AppConfig
@@ -351,6 +349,7 @@ class StackConfig(BaseModel):
 
 SECTION_MODELS: dict[str, type[Section]] = {
     "cluster": ClusterConfig,
+    "network": NetworkConfig,
     "nodePool": NodePoolConfig,
     "ingress": IngressConfig,
     "app": AppConfig,

@@ -19,12 +19,21 @@ class Section(BaseModel):
     )
 
 
-def docs(note: str = "", shown_default: str = "") -> dict[str, Any]:
+# What changing a setting does to what exists (terraform-provider-ovh's ForceNew, and the
+# Kubernetes objects' fixed names): the README's configuration table says it for every key.
+IN_PLACE = "in place"
+REPLACES_POOL = "replaces the pool (the new one first, nodes drained)"
+REPLACES_CLUSTER = "**replaces the cluster**: a new etcd, every workload gone"
+NEVER_CHANGES = "**cannot change** after creation (OVHcloud refuses it)"
+REPLACES_OBJECTS = "replaces the objects that carry it (deleted first)"
+
+
+def docs(note: str = "", shown_default: str = "", change: str = "") -> dict[str, Any]:
     """What the README's configuration table (tools/config_table.py) says of a field beyond its
-    description: a note, and the default when it is not a plain value."""
-    return {
-        key: value for key, value in (("note", note), ("shown_default", shown_default)) if value
-    }
+    description: a note, the default when it is not a plain value, and what a change does
+    (in place unless said)."""
+    pairs = (("note", note), ("shown_default", shown_default), ("change", change))
+    return {key: value for key, value in pairs if value}
 
 
 # RFC 1123 label: what Kubernetes accepts for namespaces and what OVHcloud accepts for pool names.

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import ipaddress
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from components.config_base import (
+    NEVER_CHANGES,
+    REPLACES_CLUSTER,
+    REPLACES_POOL,
     RFC1123_LABEL,
     SERVICE_NAME_ENV,
     STACK_NAME,
@@ -22,6 +26,10 @@ SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34", "1.35")
 DEFAULT_KUBERNETES_VERSION = "1.34"
 
 ClusterMode = Literal["create", "existing", "stack"]
+# OVHcloud regions of three availability zones (`type: region-3-az` in the cloud project's
+# region list; terraform-provider-ovh documents EU-WEST-PAR). A cluster there needs the Standard
+# plan, a private network with a gateway, and one node pool per zone.
+MULTI_ZONE_REGIONS = {"EU-WEST-PAR": ("eu-west-par-a", "eu-west-par-b", "eu-west-par-c")}
 
 
 class ClusterConfig(Section):
@@ -36,7 +44,9 @@ class ClusterConfig(Section):
         pattern=r"^[0-9a-f]{32}$",
         description="an OVHcloud Public Cloud project id (32 lowercase hexadecimal characters)",
         json_schema_extra=docs(
-            note="required in `create` mode", shown_default="`$OVH_CLOUD_PROJECT_SERVICE`"
+            note="required in `create` mode",
+            shown_default="`$OVH_CLOUD_PROJECT_SERVICE`",
+            change=REPLACES_CLUSTER,
         ),
     )
     name: str | None = Field(
@@ -49,18 +59,30 @@ class ClusterConfig(Section):
         default="GRA9",
         pattern=r"^[A-Z]+[0-9]*(-[A-Z0-9]+)*$",
         description="an OVHcloud region code such as GRA9, SBG5, BHS5, DE1 or EU-WEST-PAR",
+        json_schema_extra=docs(
+            note="EU-WEST-PAR has three zones: Standard plan, `network` and `nodePool.zones`",
+            change=REPLACES_CLUSTER,
+        ),
+    )
+    plan: Literal["free", "standard"] = Field(
+        default="free",
+        description="free or standard (the OVHcloud MKS plan)",
+        json_schema_extra=docs(
+            note="standard: SLA-backed control plane, required in a three-zone region",
+            change=NEVER_CHANGES,
+        ),
     )
     version: str = Field(
         default=DEFAULT_KUBERNETES_VERSION,
         description="a Kubernetes MAJOR.MINOR that OVHcloud offers: "
         + ", ".join(SUPPORTED_KUBERNETES_VERSIONS),
+        json_schema_extra=docs(
+            change="in place: an upgrade, one minor at a time, never down",
+        ),
     )
     update_policy: Literal["ALWAYS_UPDATE", "MINIMAL_DOWNTIME", "NEVER_UPDATE"] = Field(
         default="MINIMAL_DOWNTIME",
         description="one of ALWAYS_UPDATE, MINIMAL_DOWNTIME, NEVER_UPDATE",
-    )
-    private_network_id: str | None = Field(
-        default=None, min_length=1, description="an OVHcloud private network (vRack) id"
     )
     protect: bool = Field(
         default=False,
@@ -112,12 +134,26 @@ class NodePoolConfig(Section):
     name: str = Field(
         default="default",
         pattern=RFC1123_LABEL,
-        description="an RFC 1123 label: lowercase letters, digits, '-' (OVHcloud refuses '_')",
+        max_length=40,
+        description="an RFC 1123 label of at most 40 characters: lowercase letters, digits, '-' "
+        "(OVHcloud refuses '_')",
+        json_schema_extra=docs(
+            note="the pool is named `<name>[-<zone>]-<digest>` of what forces a new pool",
+            change=REPLACES_POOL,
+        ),
     )
     flavor: str = Field(
         default="b3-8",
         pattern=r"^[a-z0-9]+(-[a-z0-9]+)+$",
         description="an OVHcloud instance flavor such as b3-8, b3-16 or c3-8",
+        json_schema_extra=docs(change=REPLACES_POOL),
+    )
+    zones: list[Annotated[str, Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]] = Field(
+        default_factory=list,
+        description="availability zones of the region, one pool each, such as eu-west-par-a",
+        json_schema_extra=docs(
+            note="sizes are per pool; required in a three-zone region", change=REPLACES_POOL
+        ),
     )
     desired_nodes: int = Field(default=3, ge=1, le=100, description="an integer from 1 to 100")
     min_nodes: int | None = Field(
@@ -146,9 +182,13 @@ class NodePoolConfig(Section):
     anti_affinity: bool = Field(
         default=False,
         description="true or false",
-        json_schema_extra=docs(note="nodes on distinct hypervisors; at most 5 nodes"),
+        json_schema_extra=docs(
+            note="nodes on distinct hypervisors; at most 5 nodes", change=REPLACES_POOL
+        ),
     )
-    monthly_billed: bool = Field(default=False, description="true or false")
+    monthly_billed: bool = Field(
+        default=False, description="true or false", json_schema_extra=docs(change=REPLACES_POOL)
+    )
 
     @model_validator(mode="after")
     def _coherent_sizes(self) -> NodePoolConfig:
@@ -182,6 +222,13 @@ class NodePoolConfig(Section):
             )
         return self
 
+    @field_validator("zones")
+    @classmethod
+    def _each_zone_once(cls, zones: list[str]) -> list[str]:
+        if len(set(zones)) != len(zones):
+            raise ValueError("a zone is listed twice: one pool per zone")
+        return zones
+
     @property
     def lowest(self) -> int:
         return self.desired_nodes if self.min_nodes is None else self.min_nodes
@@ -189,3 +236,62 @@ class NodePoolConfig(Section):
     @property
     def highest(self) -> int:
         return self.desired_nodes if self.max_nodes is None else self.max_nodes
+
+
+class NetworkConfig(Section):
+    """The private network the cluster's nodes use: none, one this stack creates (with its
+    subnet and gateway), or an existing one."""
+
+    mode: Literal["none", "create", "existing"] = Field(
+        default="none",
+        description="none, create (a private network, subnet and gateway in this stack) or "
+        "existing (network.privateNetworkId and network.subnetId)",
+        json_schema_extra=docs(change=REPLACES_CLUSTER),
+    )
+    vlan_id: int = Field(
+        default=0,
+        ge=0,
+        le=4000,
+        description="an integer from 0 to 4000 (the vRack VLAN of the network)",
+        json_schema_extra=docs(note="`create` mode", change=REPLACES_CLUSTER),
+    )
+    cidr: str = Field(
+        default="10.42.0.0/24",
+        description="an IPv4 network in CIDR notation, such as 10.42.0.0/24 (the nodes' subnet)",
+        json_schema_extra=docs(note="`create` mode", change=REPLACES_CLUSTER),
+    )
+    gateway_model: Literal["s", "m", "l", "xl", "2xl", "3xl"] = Field(
+        default="s",
+        description="s, m, l, xl, 2xl or 3xl (the OVHcloud gateway size)",
+        json_schema_extra=docs(note="`create` mode"),
+    )
+    private_network_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="the regional OpenStack id of the private network (a UUID: "
+        "regions_attributes openstackid, not the vRack pn-... id)",
+        json_schema_extra=docs(note="`existing` mode", change=REPLACES_CLUSTER),
+    )
+    subnet_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="the id of the nodes' subnet in that network (a UUID)",
+        json_schema_extra=docs(note="`existing` mode", change=REPLACES_CLUSTER),
+    )
+    gateway_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the id of the network's gateway (OVHcloud requires one in three zones)",
+        json_schema_extra=docs(note="`existing` mode, three-zone regions"),
+    )
+
+    @field_validator("cidr")
+    @classmethod
+    def _an_ipv4_network(cls, cidr: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError:
+            raise ValueError("not an IPv4 network such as 10.42.0.0/24") from None
+        if not network.is_private or network.num_addresses < 16:
+            raise ValueError("a private network of at least 16 addresses (/28 or larger)")
+        return cidr

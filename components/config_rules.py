@@ -15,7 +15,12 @@ from typing import Any
 
 from components.config import AffinityConfig, AppConfig, IngressConfig, StackConfig
 from components.config_base import PROJECT, SERVICE_NAME_ENV
-from components.config_cluster import ClusterConfig
+from components.config_cluster import (
+    MULTI_ZONE_REGIONS,
+    ClusterConfig,
+    NetworkConfig,
+    NodePoolConfig,
+)
 from components.config_errors import problem
 from components.controllers import CONTROLLERS, Feature
 from components.formats import cookie_path_covers
@@ -27,7 +32,7 @@ CREATE_ONLY_KEYS = (
     "region",
     "version",
     "updatePolicy",
-    "privateNetworkId",
+    "plan",
     "protect",
 )
 # The key each cluster mode reads its cluster from, and how to set it.
@@ -81,9 +86,11 @@ def create_only_keys_in_other_modes(given: Given) -> list[str]:
     if cluster is None or cluster.mode == "create":
         return []
     why = f"only used with cluster.mode create (this stack's mode is {cluster.mode})"
-    return _unused(
-        "cluster", [k for k in CREATE_ONLY_KEYS if k in given.set_in("cluster")], why
-    ) + _unused("nodePool", given.set_in("nodePool"), why)
+    return (
+        _unused("cluster", [k for k in CREATE_ONLY_KEYS if k in given.set_in("cluster")], why)
+        + _unused("network", given.set_in("network"), why)
+        + _unused("nodePool", given.set_in("nodePool"), why)
+    )
 
 
 def mode_sources(given: Given) -> list[str]:
@@ -214,8 +221,119 @@ def cookie_path_covers_the_app(given: Given) -> list[str]:
     ]
 
 
+def zones_of_the_region(given: Given) -> list[str]:
+    """What OVHcloud refuses in a three-zone region, and zones a region does not have."""
+    cluster: ClusterConfig | None = given.sections.get("cluster")
+    network: NetworkConfig | None = given.sections.get("network")
+    pool: NodePoolConfig | None = given.sections.get("nodePool")
+    if cluster is None or network is None or pool is None or cluster.mode != "create":
+        return []
+    zones = MULTI_ZONE_REGIONS.get(cluster.region, ())
+    problems = []
+    for zone in pool.zones:
+        if zone not in zones:
+            has = f"its zones are {', '.join(zones)}" if zones else "it has a single zone"
+            zones_key = key("nodePool", "zones")
+            problems.append(
+                problem(
+                    zones_key,
+                    f"{zone!r} is not a zone of {cluster.region} ({has})",
+                    f"pulumi config rm --path {zones_key}"
+                    if not zones
+                    else f"pulumi config set --path '{zones_key}[0]' {zones[0]}",
+                )
+            )
+    if not zones:
+        return problems
+    where = f"{cluster.region} is a three-zone region"
+    if cluster.plan != "standard":
+        plan = key("cluster", "plan")
+        problems.append(
+            problem(
+                plan,
+                f"free, but {where}: OVHcloud needs the Standard plan there",
+                f"pulumi config set --path {plan} standard",
+            )
+        )
+    if network.mode == "none":
+        mode = key("network", "mode")
+        problems.append(
+            problem(
+                mode,
+                f"none, but {where}: its nodes need a private network with a gateway",
+                f"pulumi config set --path {mode} create",
+            )
+        )
+    if network.mode == "existing" and network.gateway_id is None:
+        gateway = key("network", "gatewayId")
+        problems.append(
+            problem(
+                gateway,
+                f"not set, but {where}: OVHcloud needs a gateway on the network",
+                f"pulumi config set --path {gateway} <gateway id>",
+            )
+        )
+    if not pool.zones:
+        zones_key = key("nodePool", "zones")
+        problems.append(
+            problem(
+                zones_key,
+                f"not set, but {where}: each node pool lives in one zone ({', '.join(zones)})",
+                " && ".join(
+                    f"pulumi config set --path '{zones_key}[{i}]' {zone}"
+                    for i, zone in enumerate(zones)
+                ),
+            )
+        )
+    return problems
+
+
+def network_of_its_mode(given: Given) -> list[str]:
+    network: NetworkConfig | None = given.sections.get("network")
+    if network is None:
+        return []
+    set_keys = given.set_in("network")
+    used_in = {
+        "none": (),
+        "create": ("vlanId", "cidr", "gatewayModel"),
+        "existing": ("privateNetworkId", "subnetId", "gatewayId"),
+    }
+    unused = [k for k in set_keys if k != "mode" and k not in used_in[network.mode]]
+    problems = _unused("network", unused, f"not used with network.mode {network.mode}")
+    if network.mode == "existing":
+        for needed in ("privateNetworkId", "subnetId"):
+            if needed not in set_keys:
+                full_key = key("network", needed)
+                problems.append(
+                    problem(
+                        full_key,
+                        "not set; network.mode existing needs it",
+                        f"pulumi config set --path {full_key} <id>",
+                    )
+                )
+    return problems
+
+
+def a_controller_per_zone(given: Given) -> list[str]:
+    pool: NodePoolConfig | None = given.sections.get("nodePool")
+    ingress: IngressConfig | None = given.sections.get("ingress")
+    if pool is None or ingress is None or not ingress.enabled:
+        return []
+    if ingress.replicas >= len(pool.zones):
+        return []
+    replicas = key("ingress", "replicas")
+    return [
+        problem(
+            replicas,
+            f"{ingress.replicas} for {len(pool.zones)} zones: a zone without a controller "
+            "pod loses its traffic share whenever another zone is down",
+            f"pulumi config set --path {replicas} {len(pool.zones)}",
+        )
+    ]
+
+
 # Sections whose every value lands in plain text in Kubernetes objects, Helm values or outputs.
-NEVER_SECRET = ("nodePool", "ingress", "app", "affinity")
+NEVER_SECRET = ("network", "nodePool", "ingress", "app", "affinity")
 
 
 def secret_sections(given: Given) -> list[str]:
@@ -307,6 +425,9 @@ RULES: tuple[Callable[[Given], list[str]], ...] = (
     ingress_keys_when_ingress_off,
     app_keys_when_app_off,
     created_cluster_needs_its_controller,
+    zones_of_the_region,
+    network_of_its_mode,
+    a_controller_per_zone,
     secure_cookie_needs_https,
     cookie_path_covers_the_app,
 )

@@ -25,7 +25,11 @@ from components.controllers import (
     NGINX_CONTROLLER_CLASS,
     ControllerName,
 )
-from components.kubernetes_pieces import NO_LOSS_ROLLOUT, as_helm_values, spread_over_nodes
+from components.kubernetes_pieces import (
+    NO_LOSS_ROLLOUT,
+    as_helm_values,
+    spread_over_zones_and_nodes,
+)
 
 # Creating the OVHcloud load balancer takes minutes, and Helm waits (`--wait`) until the
 # controller's Service has its address and its pods are ready; past this, the release fails.
@@ -65,7 +69,7 @@ def nginx_values(ingress: IngressConfig) -> dict[str, Any]:
             "resources": ingress.resources.kubernetes_spec(),
             "updateStrategy": as_helm_values(NO_LOSS_ROLLOUT),
             "topologySpreadConstraints": as_helm_values(
-                spread_over_nodes(
+                spread_over_zones_and_nodes(
                     {
                         "app.kubernetes.io/name": "ingress-nginx",
                         "app.kubernetes.io/instance": CONTROLLERS["ingress-nginx"].release_name,
@@ -94,7 +98,7 @@ def traefik_values(ingress: IngressConfig) -> dict[str, Any]:
         "resources": ingress.resources.kubernetes_spec(),
         "updateStrategy": as_helm_values(NO_LOSS_ROLLOUT),
         "topologySpreadConstraints": as_helm_values(
-            spread_over_nodes({"app.kubernetes.io/name": "traefik"})
+            spread_over_zones_and_nodes({"app.kubernetes.io/name": "traefik"})
         ),
         # The chart's own class would be the cluster's default; the `nginx` class is ours.
         "ingressClass": {"enabled": False},

@@ -23,19 +23,26 @@ NO_LOSS_ROLLOUT: DeploymentStrategyArgsDict = {
 _VERBATIM = {"match_labels"}
 
 
-def spread_over_nodes(
+SPREAD_TOPOLOGIES = ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+
+
+def spread_over_zones_and_nodes(
     labels: dict[str, str], match_label_keys: list[str] | None = None
 ) -> list[TopologySpreadConstraintArgsDict]:
-    """Pods of `labels` spread over nodes, preferred (never left pending for it)."""
-    constraint: TopologySpreadConstraintArgsDict = {
-        "max_skew": 1,
-        "topology_key": "kubernetes.io/hostname",
-        "when_unsatisfiable": "ScheduleAnyway",
-        "label_selector": {"match_labels": labels},
-    }
-    if match_label_keys:
-        constraint["match_label_keys"] = match_label_keys
-    return [constraint]
+    """Pods of `labels` spread over availability zones, then over nodes; preferred, never left
+    pending for it (on a single-zone cluster the zone constraint is met by every node)."""
+    constraints: list[TopologySpreadConstraintArgsDict] = []
+    for topology in SPREAD_TOPOLOGIES:
+        constraint: TopologySpreadConstraintArgsDict = {
+            "max_skew": 1,
+            "topology_key": topology,
+            "when_unsatisfiable": "ScheduleAnyway",
+            "label_selector": {"match_labels": labels},
+        }
+        if match_label_keys:
+            constraint["match_label_keys"] = match_label_keys
+        constraints.append(constraint)
+    return constraints
 
 
 def _camel(name: str) -> str:

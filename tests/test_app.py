@@ -229,9 +229,11 @@ def test_rollouts_never_go_below_the_desired_replicas(stack_run: ProgramRun) -> 
 
 def test_pods_spread_over_nodes_and_a_budget_limits_evictions(stack_run: ProgramRun) -> None:
     pod, container = _pod(stack_run)
-    [spread] = pod["topologySpreadConstraints"]
-    assert spread["topologyKey"] == "kubernetes.io/hostname"
-    assert spread["labelSelector"] == {"matchLabels": {"app": "what-is-my-pod"}}
+    spreads = {spread["topologyKey"]: spread for spread in pod["topologySpreadConstraints"]}
+    assert set(spreads) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    for spread in spreads.values():
+        assert spread["labelSelector"] == {"matchLabels": {"app": "what-is-my-pod"}}
+        assert spread["whenUnsatisfiable"] == "ScheduleAnyway"  # never pending for it
     budget = manifest(stack_run.one(DISRUPTION_BUDGET))
     assert budget["spec"] == {
         "maxUnavailable": 1,

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.helpers import KUBE, KUBERNETES_PROVIDER, NODE_POOL, run_ok
+from tests.helpers import KUBE, KUBERNETES_PROVIDER, NODE_POOL, refused, run_ok
 from tools.cli_config import PLACEHOLDER_KUBECONFIG
 from tools.offline import CREATION_KUBECONFIG, ProgramRun, kubernetes_objects
 
@@ -18,9 +18,17 @@ def test_cluster_takes_its_settings_from_the_stack(dev: ProgramRun) -> None:
     assert "privateNetworkId" not in kube
 
 
-def test_private_network_reaches_the_cluster() -> None:
-    run = run_ok(**{"cluster.privateNetworkId": "pn-123456_0"})
-    assert run.one(KUBE).inputs["privateNetworkId"] == "pn-123456_0"
+NETWORK_ID = "0f0e0d0c-0b0a-4909-8807-060504030201"
+SUBNET_ID = "1a1b1c1d-2e2f-4a4b-8c8d-9e9f0a0b0c0d"
+
+
+def test_an_existing_private_network_reaches_the_cluster() -> None:
+    run = run_ok(
+        network={"mode": "existing", "privateNetworkId": NETWORK_ID, "subnetId": SUBNET_ID}
+    )
+    kube = run.one(KUBE).inputs
+    assert (kube["privateNetworkId"], kube["nodesSubnetId"]) == (NETWORK_ID, SUBNET_ID)
+    assert not run.of_type("ovh:CloudProject/networkPrivate:NetworkPrivate")
 
 
 def test_dev_pool_is_small_and_prod_pool_autoscales(dev: ProgramRun, prod: ProgramRun) -> None:
@@ -28,10 +36,11 @@ def test_dev_pool_is_small_and_prod_pool_autoscales(dev: ProgramRun, prod: Progr
     assert (small["minNodes"], small["desiredNodes"], small["maxNodes"]) == (1, 1, 2)
     assert small["flavorName"] == "b3-8"
     assert small["kubeId"] == dev.one(KUBE).id
-    large = prod.one(NODE_POOL).inputs
-    assert large["autoscale"] is True
-    assert large["antiAffinity"] is True
-    assert large["minNodes"] < large["maxNodes"]
+    for pool in prod.of_type(NODE_POOL):
+        large = pool.inputs
+        assert large["autoscale"] is True
+        assert large["antiAffinity"] is True
+        assert large["minNodes"] < large["maxNodes"]
 
 
 def test_pool_sizes_default_to_the_desired_count() -> None:
@@ -43,7 +52,9 @@ def test_pool_sizes_default_to_the_desired_count() -> None:
 def test_prod_protects_the_cluster_and_the_pool_and_dev_does_not(
     dev: ProgramRun, prod: ProgramRun
 ) -> None:
-    assert prod.one(KUBE).protect and prod.one(NODE_POOL).protect
+    protected = [prod.one(KUBE), *prod.of_type(NODE_POOL)]
+    protected += prod.of_type("ovh:CloudProject/gateway:Gateway")
+    assert all(resource.protect for resource in protected)
     assert not dev.one(KUBE).protect and not dev.one(NODE_POOL).protect
 
 
@@ -120,7 +131,7 @@ def test_no_pool_is_deleted_before_its_replacement_exists(stack_run: ProgramRun)
 def test_the_autoscaler_owns_desired_nodes_after_creation(
     dev: ProgramRun, prod: ProgramRun
 ) -> None:
-    assert prod.one(NODE_POOL).ignore_changes == ["desiredNodes"]  # prod autoscales
+    assert all(pool.ignore_changes == ["desiredNodes"] for pool in prod.of_type(NODE_POOL))
     assert dev.one(NODE_POOL).ignore_changes == []  # dev does not: the config is the truth
 
 
@@ -137,3 +148,107 @@ def test_the_kubeconfig_is_read_afresh_on_every_run(dev: ProgramRun) -> None:
     provider = dev.one(KUBERNETES_PROVIDER).inputs
     assert provider["kubeconfig"] == "[secret]"
     assert provider["clusterIdentifier"] == dev.one(KUBE).id  # a new kubeconfig replaces nothing
+
+
+# --- a production topology: Standard plan across three zones --------------------------------
+
+NETWORK = "ovh:CloudProject/networkPrivate:NetworkPrivate"
+SUBNET = "ovh:CloudProject/networkPrivateSubnet:NetworkPrivateSubnet"
+GATEWAY = "ovh:CloudProject/gateway:Gateway"
+
+
+def test_prod_is_a_standard_cluster_with_a_pool_in_each_zone(prod: ProgramRun) -> None:
+    kube = prod.one(KUBE).inputs
+    assert (kube["region"], kube["plan"]) == ("EU-WEST-PAR", "standard")
+    zones = sorted(pool.inputs["availabilityZones"][0] for pool in prod.of_type(NODE_POOL))
+    assert zones == ["eu-west-par-a", "eu-west-par-b", "eu-west-par-c"]
+    assert all(len(pool.inputs["availabilityZones"]) == 1 for pool in prod.of_type(NODE_POOL))
+    names = [pool.inputs["name"] for pool in prod.of_type(NODE_POOL)]
+    assert len(set(names)) == 3  # each pool named after its zone
+
+
+def test_prod_creates_its_network_subnet_and_gateway_before_the_cluster(prod: ProgramRun) -> None:
+    network, subnet, gateway = prod.one(NETWORK), prod.one(SUBNET), prod.one(GATEWAY)
+    assert network.inputs["regions"] == ["EU-WEST-PAR"]
+    assert subnet.inputs["dhcp"] is True and subnet.inputs["noGateway"] is False
+    kube = prod.one(KUBE)
+    # The Kube takes the network's regional OpenStack id, not its vRack id.
+    assert kube.inputs["privateNetworkId"] == gateway.inputs["networkId"]
+    assert re.fullmatch(r"[0-9a-f-]{36}", kube.inputs["privateNetworkId"])
+    assert kube.inputs["nodesSubnetId"] == subnet.id
+    assert gateway.urn in kube.dependencies  # a multi-zone cluster needs its gateway first
+
+
+def test_dev_stays_a_small_free_cluster_in_one_region(dev: ProgramRun) -> None:
+    kube = dev.one(KUBE).inputs
+    assert (kube["region"], kube["plan"]) == ("GRA9", "free")
+    assert "privateNetworkId" not in kube and not dev.of_type(NETWORK)
+    assert "availabilityZones" not in dev.one(NODE_POOL).inputs
+
+
+@pytest.mark.parametrize(
+    ("sections", "key"),
+    [
+        ({"cluster": {"region": "EU-WEST-PAR"}}, "cluster.plan"),
+        ({"cluster": {"region": "EU-WEST-PAR", "plan": "standard"}}, "network.mode"),
+        (
+            {
+                "cluster": {"region": "EU-WEST-PAR", "plan": "standard"},
+                "network": {"mode": "create"},
+            },
+            "nodePool.zones",
+        ),
+        ({"nodePool": {"zones": ["eu-west-par-a"]}}, "nodePool.zones"),  # GRA9 has one zone
+        (
+            {
+                "cluster": {"region": "EU-WEST-PAR", "plan": "standard"},
+                "network": {"mode": "create"},
+                "nodePool": {"zones": ["eu-west-par-d"]},
+            },
+            "nodePool.zones",
+        ),
+        (
+            {
+                "cluster": {"region": "EU-WEST-PAR", "plan": "standard"},
+                "network": {
+                    "mode": "existing",
+                    "privateNetworkId": NETWORK_ID,
+                    "subnetId": SUBNET_ID,
+                },
+                "nodePool": {"zones": ["eu-west-par-a"]},
+            },
+            "network.gatewayId",
+        ),
+        ({"network": {"mode": "existing"}}, "network.privateNetworkId"),
+        ({"network": {"mode": "create", "subnetId": SUBNET_ID}}, "network.subnetId"),
+        ({"network": {"mode": "create", "cidr": "8.8.8.0/24"}}, "network.cidr"),
+        ({"network": {"privateNetworkId": "pn-123456_0", "mode": "existing"}}, "privateNetworkId"),
+        ({"nodePool": {"zones": ["eu-west-par-a", "eu-west-par-a"]}}, "nodePool.zones"),
+        (
+            {
+                "cluster": {"region": "EU-WEST-PAR", "plan": "standard"},
+                "network": {"mode": "create"},
+                "nodePool": {"zones": ["eu-west-par-a", "eu-west-par-b"]},
+                "ingress": {"replicas": 1},
+            },
+            "ingress.replicas",
+        ),
+    ],
+    ids=[
+        "multi-zone region on the free plan",
+        "multi-zone region without a network",
+        "multi-zone region without zones",
+        "zones in a single-zone region",
+        "a zone outside the region",
+        "existing network without a gateway",
+        "existing network without its id",
+        "a subnet id with a network it creates",
+        "a public network",
+        "a vRack id for the OpenStack id",
+        "a zone twice",
+        "fewer controllers than zones",
+    ],
+)
+def test_what_ovhcloud_refuses_is_refused_naming_the_key(sections: dict, key: str) -> None:
+    message = refused({f"sticky-sessions:{section}": value for section, value in sections.items()})
+    assert any(key in line and "Fix:" in line for line in message.splitlines()), message

@@ -21,5 +21,6 @@ def test_the_table_has_one_row_per_key_with_its_default_and_description() -> Non
     for row, (name, field) in zip(rows, fields, strict=True):
         assert row[1] == f"`{name}`"
         assert row[3] == field.description
+        assert row[4]  # what a change does, for every key
     replicas = next(row for row in rows if row[1] == "`replicas`" and row[3].endswith("100"))
     assert replicas[2] == "`3`"  # the app's default, as the model says

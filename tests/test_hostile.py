@@ -110,10 +110,10 @@ ROWS = [
         EXIT_OK,
     ),
     row(
-        "secret private network is kept secret",
-        CLUSTER + f"    privateNetworkId: {{secure: v1:{MARKER}}}\n",
-        None,
-        EXIT_OK,
+        "secret private network",
+        "  sticky-sessions:network:\n    mode: existing\n"
+        + f"    privateNetworkId: {{secure: v1:{MARKER}}}\n",
+        "sticky-sessions:network",
     ),
     row(
         "secret stack name",
@@ -397,3 +397,25 @@ def test_the_table_covers_a_hundred_inputs() -> None:
 def test_a_missing_stack_is_named(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, text = _preview(project, ["--stack", "nope"], capsys)
     assert code == EXIT_FAILED and "Pulumi.nope.yaml" in text and "Traceback" not in text
+
+
+def test_a_pasted_zone_fix_works(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The message for a three-zone region without zones gives commands; pasted as --set, they
+    # make a stack that deploys.
+    (project / "Pulumi.t.yaml").write_text(
+        "config:\n  sticky-sessions:cluster: {region: EU-WEST-PAR, plan: standard}\n"
+        "  sticky-sessions:network: {mode: create}\n  sticky-sessions:ingress: {replicas: 3}\n"
+    )
+    code, text = _preview(project, ["--stack", "t"], capsys)
+    assert code == EXIT_INVALID
+    [fix] = [line.split("Fix: ", 1)[1] for line in text.splitlines() if "nodePool.zones" in line]
+    sets = [
+        command.removeprefix("pulumi config set --path ").replace("'", "").replace(" ", "=", 1)
+        for command in fix.split(" && ")
+    ]
+    code, text = _preview(
+        project, ["--stack", "t", *(a for s in sets for a in ("--set", s))], capsys
+    )
+    assert code == EXIT_OK, text

@@ -177,8 +177,15 @@ def test_hardened_values_reach_the_release(dev: ProgramRun) -> None:
     assert controller["resources"]["requests"] == {"cpu": "100m", "memory": "90Mi"}
     assert controller["metrics"]["enabled"] is True
     assert controller["updateStrategy"]["rollingUpdate"]["maxUnavailable"] == 0
-    [spread] = controller["topologySpreadConstraints"]
-    assert spread["labelSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "ingress-nginx"
+    spreads = controller["topologySpreadConstraints"]
+    assert {s["topologyKey"] for s in spreads} == {
+        "topology.kubernetes.io/zone",
+        "kubernetes.io/hostname",
+    }
+    for spread in spreads:
+        assert (
+            spread["labelSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "ingress-nginx"
+        )
 
 
 def test_proxy_protocol_turns_on_both_ends_together() -> None:

@@ -18,6 +18,7 @@ right shape, and their key is marked secret as the CLI marks it.
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import math
 import re
@@ -203,23 +204,28 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 # --- `pulumi config set --path` ------------------------------------------------------------
 
-_PATH_PART = re.compile(r'\.?([^.\[\]"]+)|\["([^"]*)"\]')
+_PATH_PART = re.compile(r'\.?([^.\[\]"]+)|\["([^"]*)"\]|\[([0-9]+)\]')
 
 
-def _path_parts(key: str) -> tuple[str, list[str]]:
-    """`ns:top.a["b.c"]` -> (`ns:top`, [`a`, `b.c`]), as `pulumi config set --path` reads it."""
+def _path_parts(key: str) -> tuple[str, list[str | int]]:
+    """`ns:top.a["b.c"][0]` -> (`ns:top`, [`a`, `b.c`, 0]), as `pulumi config set --path`
+    reads it (a number in brackets is an array index)."""
     namespace, sep, rest = key.partition(":")
     match = re.match(r"[^.\[]+", rest)
     if not sep or not namespace or match is None:
         raise BadOverride(
             f"{key!r}: expected <namespace>:<key>[.path], e.g. sticky-sessions:app.replicas"
         )
-    top, path, position = f"{namespace}:{match.group(0)}", [], match.end()
+    top, position = f"{namespace}:{match.group(0)}", match.end()
+    path: list[str | int] = []
     while position < len(rest):
         part = _PATH_PART.match(rest, position)
         if part is None or part.end() == position:
             raise BadOverride(f"{key!r}: cannot read the path after {rest[:position]!r}")
-        path.append(part.group(1) if part.group(1) is not None else part.group(2))
+        if part.group(3) is not None:
+            path.append(int(part.group(3)))
+        else:
+            path.append(part.group(1) if part.group(1) is not None else part.group(2))
         position = part.end()
     return top, path
 
@@ -251,23 +257,45 @@ def set_path(values: dict[str, Any], key: str, value: Any) -> None:
     if not path:
         values[top] = value
         return
-    node = values.get(top)
-    if isinstance(node, str):
-        try:
-            node = json.loads(node)
-        except json.JSONDecodeError:
-            node = None
-    if not isinstance(node, dict):
-        node = {}
-    values[top] = node
-    for part in path[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[path[-1]] = adjusted(value) if isinstance(value, str) else value
-    if _is_secure(node):
+    root = values.get(top)
+    if isinstance(root, str):  # the CLI overwrites a top-level text value with the object
+        root = None
+    holder: dict[str, Any] = {top: root}
+    container: Any = holder
+    parts: list[str | int] = [top, *path]
+    for part, following in itertools.pairwise(parts):
+        child = container[part] if _has(container, part) else None
+        wanted = list if isinstance(following, int) else dict
+        if child is None:
+            child = wanted()
+        elif not isinstance(child, wanted):
+            kind = "an array" if wanted is list else "a map"
+            raise BadOverride(f"{key}: {kind} was expected at {following!r}")
+        _put(container, part, child, key)
+        container = child
+    _put(container, parts[-1], adjusted(value) if isinstance(value, str) else value, key)
+    if _is_secure(container):
         raise BadOverride(f'{key}: "secure" key in maps of length 1 are reserved')
+    values[top] = holder[top]
+
+
+def _has(container: Any, part: str | int) -> bool:
+    if isinstance(container, list):
+        return isinstance(part, int) and part < len(container)
+    return part in container
+
+
+def _put(container: Any, part: str | int, item: Any, key: str) -> None:
+    """Set `container[part]`; an index one past the end appends, as the CLI does."""
+    if isinstance(container, list):
+        if not isinstance(part, int) or part > len(container):
+            raise BadOverride(f"{key}: array index out of range")
+        if part == len(container):
+            container.append(item)
+        else:
+            container[part] = item
+    else:
+        container[part] = item
 
 
 # --- secrets and the merged config ----------------------------------------------------------

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from components.config import SECTION_MODELS
-from components.config_base import PROJECT
+from components.config_base import IN_PLACE, PROJECT
 from components.config_errors import model_fields
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -60,8 +60,8 @@ def _cell(text: str) -> str:
 
 def config_table() -> str:
     rows = [
-        "| key | field | default | accepted | note |",
-        "|---|---|---|---|---|",
+        "| key | field | default | accepted | on change | note |",
+        "|---|---|---|---|---|---|",
     ]
     for section, model in SECTION_MODELS.items():
         for index, (name, field) in enumerate(model_fields(model).items()):
@@ -72,6 +72,7 @@ def config_table() -> str:
                 f"`{name}`",
                 _shown_default(field),
                 field.description or "",
+                str(extra.get("change", IN_PLACE)),
                 str(extra.get("note", "")),
             )
             rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")

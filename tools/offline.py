@@ -119,6 +119,11 @@ def _timeouts(timeouts: Any) -> dict[str, str]:
     }
 
 
+def _fake_uuid(name: str) -> str:
+    digits = _fake_id(name)
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:32]}"
+
+
 def _fake_id(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:32]
 
@@ -141,6 +146,11 @@ class OfflineMocks(Mocks):
             # As the cluster was created: the program must use the one getKube reads afresh.
             state |= {"kubeconfig": CREATION_KUBECONFIG, "status": "READY"}
             return _fake_id(args.name), state
+        if args.typ == "ovh:CloudProject/networkPrivate:NetworkPrivate":
+            state["regionsAttributes"] = [
+                {"region": region, "openstackid": _fake_uuid(f"{args.name}/{region}")}
+                for region in args.inputs.get("regions") or []
+            ]
         if args.typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {
                 "name": args.inputs.get("name"),
