@@ -207,3 +207,16 @@ def test_says_when_it_stands_in_for_the_ovhcloud_project_id(
     monkeypatch.setenv("OVH_CLOUD_PROJECT_SERVICE", "f" * 32)
     assert main([]) == 0
     assert "Note:" not in capsys.readouterr().out
+
+
+def test_the_preview_says_which_settings_replace_a_pool_or_the_cluster(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    [cluster] = [line for line in out.splitlines() if "replaced by a change of" in line]
+    assert "cluster.region" in cluster and "cluster.serviceName" in cluster
+    assert "cluster.version" not in cluster  # an upgrade in place
+    pools = [line for line in out.splitlines() if "the new pool first" in line]
+    assert len(pools) == 3 and all("nodePool.flavor" in line for line in pools)
+    assert not any("nodePool.desiredNodes" in line for line in pools)

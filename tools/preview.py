@@ -17,7 +17,9 @@ from typing import Any, NoReturn
 
 import yaml
 
-from components.config_errors import ConfigError
+from components.config import SECTION_MODELS
+from components.config_base import REPLACES_CLUSTER, REPLACES_POOL
+from components.config_errors import ConfigError, model_fields
 from tools.cli_config import BadOverride, StackFileError, StackNotFound, parse_override
 from tools.offline import (
     PROJECT_DIR,
@@ -66,6 +68,17 @@ def _parser() -> argparse.ArgumentParser:
 # --- what a reviewer reads ------------------------------------------------------------------
 
 
+def keys_that(change: str) -> list[str]:
+    """The config keys whose change does `change` (their `docs(change=...)` in the models)."""
+    return [
+        f"{section}.{name}"
+        for section, model in SECTION_MODELS.items()
+        for name, field in model_fields(model).items()
+        if isinstance(field.json_schema_extra, dict)
+        and field.json_schema_extra.get("change") == change
+    ]
+
+
 def _shown(value: Any) -> str:
     """A value as YAML writes it: true/false, not Python's True/False."""
     return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
@@ -80,14 +93,17 @@ def _highlights(resource: Registration) -> list[str]:
     if resource.read:
         return [f"reads: {resource.id}"]
     if kind == "ovh:CloudProject/kube:Kube":
-        keys = ("name", "region", "version", "updatePolicy", "privateNetworkId")
-        return [f"{key}: {inputs[key]}" for key in keys if key in inputs]
+        keys = ("name", "region", "plan", "version", "updatePolicy", "privateNetworkId")
+        lines = [f"{key}: {inputs[key]}" for key in keys if key in inputs]
+        return [*lines, "replaced by a change of: " + ", ".join(keys_that(REPLACES_CLUSTER))]
     if kind == "ovh:CloudProject/kubeNodePool:KubeNodePool":
+        zones = ", ".join(inputs.get("availabilityZones") or []) or "the region's"
         return [
-            f"name: {inputs.get('name')}  flavor: {inputs.get('flavorName')}",
+            f"name: {inputs.get('name')}  flavor: {inputs.get('flavorName')}  zone: {zones}",
             "nodes: {minNodes} <= {desiredNodes} <= {maxNodes}".format(**inputs),
             f"autoscale: {_shown(inputs.get('autoscale'))}  "
             f"antiAffinity: {_shown(inputs.get('antiAffinity'))}",
+            "replaced (the new pool first) by a change of: " + ", ".join(keys_that(REPLACES_POOL)),
         ]
     if kind == "pulumi:pulumi:StackReference":
         return [f"reads the outputs of stack {inputs.get('name')}"]
