@@ -216,9 +216,11 @@ class StackCluster(pulumi.ComponentResource):
         def required(kubeconfig: str | None) -> str:
             if not kubeconfig:
                 raise pulumi.RunError(
-                    f"sticky-sessions:cluster.stack: stack {stack_name} has no `kubeconfig` "
-                    "output; point cluster.stack at a stack that exports one (this project in "
-                    "cluster.mode create does)"
+                    f"sticky-sessions:cluster.stack: no readable `kubeconfig` output from stack "
+                    f"{stack_name}: either it exports none (point cluster.stack at a stack of "
+                    "this project in cluster.mode create), or its secrets cannot be decrypted "
+                    "here (with `pulumi login --local`, both stacks need the same "
+                    "PULUMI_CONFIG_PASSPHRASE)"
                 )
             return kubeconfig
 

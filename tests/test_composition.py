@@ -86,7 +86,7 @@ def test_a_referenced_stack_without_kubeconfig_is_a_clear_error() -> None:
     assert isinstance(result.error, RunError)
     message = str(result.error)
     assert "sticky-sessions:cluster.stack" in message and SHARED in message
-    assert "`kubeconfig` output" in message
+    assert "`kubeconfig` output" in message and "PULUMI_CONFIG_PASSPHRASE" in message
 
 
 def test_a_referenced_stack_without_cluster_id_is_identified_by_its_name() -> None:

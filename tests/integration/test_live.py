@@ -10,6 +10,7 @@ Runs only with the Pulumi CLI and OVHcloud credentials (it costs a real cluster 
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,11 +48,28 @@ def missing_piece() -> str | None:
 pytestmark = pytest.mark.skipif(missing_piece() is not None, reason=missing_piece() or "")
 
 
+def recovery_commands(work_dir: Path, state: Path, passphrase: str, stack_name: str) -> str:
+    """What to run by hand when `destroy` failed: the cluster is still billed, and only this
+    state folder and passphrase can manage it."""
+    return "\n".join(
+        [
+            f"The live stack {stack_name} was NOT destroyed: OVHcloud resources are still billed.",
+            "Finish the destroy by hand (the state and the project are kept for it):",
+            f"  cd {work_dir}",
+            f"  export PULUMI_BACKEND_URL=file://{state}",
+            f"  export PULUMI_CONFIG_PASSPHRASE='{passphrase}'",
+            f"  pulumi destroy --stack {stack_name} --yes && pulumi stack rm {stack_name} --yes",
+        ]
+    )
+
+
 @pytest.fixture
-def live_stack(tmp_path: Path) -> Iterator[object]:
-    """An ephemeral stack on a local file backend, always destroyed and removed."""
+def live_stack() -> Iterator[object]:
+    """An ephemeral stack on a local file backend in a folder pytest never cleans: destroyed
+    and removed when all goes well; kept, with the commands to finish by hand, when not."""
     from pulumi import automation as auto
 
+    tmp_path = Path(tempfile.mkdtemp(prefix="sticky-sessions-live-"))
     work_dir = tmp_path / "project"
     work_dir.mkdir()
     for name in PROJECT_FILES:
@@ -59,9 +77,10 @@ def live_stack(tmp_path: Path) -> Iterator[object]:
         copy = shutil.copytree if source.is_dir() else shutil.copy
         copy(source, work_dir / name)
     (tmp_path / "state").mkdir()
+    passphrase = secrets.token_urlsafe(24)
     env = {
         "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24),
+        "PULUMI_CONFIG_PASSPHRASE": passphrase,
     }
     stack_name = f"live-{secrets.token_hex(3)}"
     stack = auto.create_stack(
@@ -86,8 +105,11 @@ def live_stack(tmp_path: Path) -> Iterator[object]:
     finally:
         try:
             stack.destroy(on_output=print)
-        finally:
-            stack.workspace.remove_stack(stack_name)
+        except Exception:
+            print(recovery_commands(work_dir, tmp_path / "state", passphrase, stack_name))
+            raise
+        stack.workspace.remove_stack(stack_name)
+        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def test_a_real_stack_is_sticky(live_stack: object) -> None:
