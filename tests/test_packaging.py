@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import yaml
 
 from tools.offline import PROJECT_DIR
 
@@ -26,3 +27,18 @@ def test_every_pin_is_exact_and_matches_the_constraints(requirements: str) -> No
     locked = pins("constraints.txt")
     for package, version in pins(requirements).items():
         assert locked.get(package) == version, package
+
+
+def test_the_policy_pack_holds_what_pulumi_install_needs() -> None:
+    # `cd policy && pulumi install` reads PulumiPolicy.yaml's runtime and installs
+    # requirements.txt into the virtualenv it names (git ignores it).
+    pack = yaml.safe_load((PROJECT_DIR / "policy/PulumiPolicy.yaml").read_text())
+    assert pack["runtime"]["name"] == "python"
+    assert pack["runtime"]["options"] == {"toolchain": "pip", "virtualenv": "venv"}
+    assert "pulumi-policy" in pins("policy/requirements.txt")
+    assert "venv/" in (PROJECT_DIR / ".gitignore").read_text().splitlines()
+
+
+def test_the_editable_install_of_the_consumer_leaves_the_work_tree_clean() -> None:
+    # `pip install -e ../..` (examples/consumer) writes sticky_sessions.egg-info/ here.
+    assert "*.egg-info/" in (PROJECT_DIR / ".gitignore").read_text().splitlines()
