@@ -52,7 +52,10 @@ def _by_controller(fact: Callable[[Controller], str]) -> str:
 
 SameSite = Literal["Strict", "Lax", "None"]
 PROXY_PROTOCOL_ANNOTATION = "loadbalancer.openstack.org/proxy-protocol"
+# OVHcloud's "Expose your applications using Public Cloud Load Balancer" guide: a flavor name on
+# MKS Free only, a flavor UUID (`openstack loadbalancer flavor list`) on MKS Standard only.
 LOAD_BALANCER_FLAVOR_ANNOTATION = "loadbalancer.ovhcloud.com/flavor"
+LOAD_BALANCER_FLAVOR_ID_ANNOTATION = "loadbalancer.openstack.org/flavor-id"
 
 
 def _capitalise_same_site(value: Any) -> Any:
@@ -97,7 +100,15 @@ class IngressConfig(Section):
     load_balancer_flavor: Literal["small", "medium", "large"] | None = Field(
         default=None,
         description="small, medium or large (the OVHcloud load balancer size)",
-        json_schema_extra=docs(note="sets `loadbalancer.ovhcloud.com/flavor`"),
+        json_schema_extra=docs(note="Free plan only: sets `loadbalancer.ovhcloud.com/flavor`"),
+    )
+    load_balancer_flavor_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="a load balancer flavor UUID (openstack loadbalancer flavor list)",
+        json_schema_extra=docs(
+            note="Standard plan only: sets `loadbalancer.openstack.org/flavor-id`"
+        ),
     )
     proxy_protocol: bool = Field(
         default=False,
@@ -163,6 +174,17 @@ class IngressConfig(Section):
                     got=f"controller {self.controller}",
                     fix=fix,
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _flavor_id_through_its_switch(self) -> IngressConfig:
+        if LOAD_BALANCER_FLAVOR_ID_ANNOTATION in self.service_annotations:
+            raise model_problem(
+                "set loadBalancerFlavorId instead of the {got} annotation (the stack writes it)",
+                key="loadBalancerFlavorId",
+                got=LOAD_BALANCER_FLAVOR_ID_ANNOTATION,
+                fix="<flavor uuid>",
+            )
         return self
 
     @model_validator(mode="after")

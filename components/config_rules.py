@@ -314,6 +314,36 @@ def network_of_its_mode(given: Given) -> list[str]:
     return problems
 
 
+def load_balancer_flavor_of_the_plan(given: Given) -> list[str]:
+    """OVHcloud reads a flavor name on the Free plan and a flavor UUID on the Standard plan;
+    the other one is ignored without a word."""
+    cluster: ClusterConfig | None = given.sections.get("cluster")
+    ingress: IngressConfig | None = given.sections.get("ingress")
+    if cluster is None or ingress is None or cluster.mode != "create":
+        return []
+    if cluster.plan == "standard" and ingress.load_balancer_flavor is not None:
+        flavor_id = key("ingress", "loadBalancerFlavorId")
+        return [
+            problem(
+                key("ingress", "loadBalancerFlavor"),
+                "a flavor name, which the Standard plan ignores: it takes a flavor UUID",
+                f"pulumi config rm --path {key('ingress', 'loadBalancerFlavor')} && pulumi "
+                f"config set --path {flavor_id} <uuid from openstack loadbalancer flavor list>",
+            )
+        ]
+    if cluster.plan == "free" and ingress.load_balancer_flavor_id is not None:
+        flavor = key("ingress", "loadBalancerFlavor")
+        return [
+            problem(
+                key("ingress", "loadBalancerFlavorId"),
+                "a flavor UUID, which the Free plan ignores: it takes a flavor name",
+                f"pulumi config rm --path {key('ingress', 'loadBalancerFlavorId')} && pulumi "
+                f"config set --path {flavor} small",
+            )
+        ]
+    return []
+
+
 def a_controller_per_zone(given: Given) -> list[str]:
     pool: NodePoolConfig | None = given.sections.get("nodePool")
     ingress: IngressConfig | None = given.sections.get("ingress")
@@ -428,6 +458,7 @@ RULES: tuple[Callable[[Given], list[str]], ...] = (
     zones_of_the_region,
     network_of_its_mode,
     a_controller_per_zone,
+    load_balancer_flavor_of_the_plan,
     secure_cookie_needs_https,
     cookie_path_covers_the_app,
 )

@@ -16,6 +16,7 @@ from pulumi_kubernetes.networking.v1 import IngressClassSpecArgsDict
 
 from components.config import (
     LOAD_BALANCER_FLAVOR_ANNOTATION,
+    LOAD_BALANCER_FLAVOR_ID_ANNOTATION,
     PROXY_PROTOCOL_ANNOTATION,
     IngressConfig,
 )
@@ -40,6 +41,8 @@ def _service_annotations(ingress: IngressConfig) -> dict[str, str]:
     annotations = dict(ingress.service_annotations)
     if ingress.load_balancer_flavor is not None:
         annotations[LOAD_BALANCER_FLAVOR_ANNOTATION] = ingress.load_balancer_flavor
+    if ingress.load_balancer_flavor_id is not None:
+        annotations[LOAD_BALANCER_FLAVOR_ID_ANNOTATION] = ingress.load_balancer_flavor_id
     if ingress.proxy_protocol:
         annotations[PROXY_PROTOCOL_ANNOTATION] = "true"
     return annotations

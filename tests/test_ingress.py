@@ -11,7 +11,7 @@ from components.ingress import (
     load_balancer_address,
     nginx_values,
 )
-from tests.helpers import NAMESPACE, RELEASE, SERVICE, run_ok
+from tests.helpers import NAMESPACE, RELEASE, SERVICE, refused, run_ok
 from tools.offline import LOAD_BALANCER_IP, ProgramRun, plain
 
 
@@ -198,3 +198,35 @@ def test_proxy_protocol_turns_on_both_ends_together() -> None:
     assert controller["config"] == {"use-proxy-protocol": "true"}
     plain_values = nginx_values(IngressConfig())["controller"]
     assert plain_values["config"] == {} and plain_values["service"]["annotations"] == {}
+
+
+FLAVOR_ID = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+
+
+def test_each_plan_gets_the_flavor_annotation_it_reads(prod: ProgramRun) -> None:
+    # OVHcloud: a flavor name on MKS Free only, a flavor UUID on MKS Standard only.
+    free = run_ok(ingress={"loadBalancerFlavor": "medium"})
+    annotations = plain(free.one(RELEASE).inputs["values"])["controller"]["service"]["annotations"]
+    assert annotations == {"loadbalancer.ovhcloud.com/flavor": "medium"}
+    standard = run_ok({"sticky-sessions:ingress.loadBalancerFlavorId": FLAVOR_ID}, stack="prod")
+    values = plain(standard.one(RELEASE).inputs["values"])["controller"]
+    assert values["service"]["annotations"] == {"loadbalancer.openstack.org/flavor-id": FLAVOR_ID}
+
+
+@pytest.mark.parametrize(
+    ("stack", "setting", "key"),
+    [
+        ("prod", {"sticky-sessions:ingress.loadBalancerFlavor": "large"}, "loadBalancerFlavor"),
+        (
+            "dev",
+            {"sticky-sessions:ingress.loadBalancerFlavorId": FLAVOR_ID},
+            "loadBalancerFlavorId",
+        ),
+    ],
+    ids=["a flavor name on the Standard plan", "a flavor UUID on the Free plan"],
+)
+def test_the_flavor_setting_the_plan_ignores_is_refused(
+    stack: str, setting: dict, key: str
+) -> None:
+    message = refused(setting, stack=stack)
+    assert f"ingress.{key}:" in message and "ignores" in message
