@@ -4,10 +4,15 @@ The stack outputs are the contract other stacks read (README, "Outputs"): each i
 once, here, and a part that is switched off exports nothing.
 """
 
+from functools import partial
+
 import pulumi
 
 from components.app import StickyApp, StickyAppArgs
+from components.cert_manager import CertManager
 from components.cluster import ExistingCluster, build_cluster
+from components.controllers import INGRESS_CLASS_NAME
+from components.dns import HostRecord, record_line
 from components.ingress import build_controller
 from components.stack_config import load_stack_config
 
@@ -34,6 +39,8 @@ if config.ingress.enabled or config.app.enabled:
 if config.ingress.enabled:
     pulumi.export("ingressClassName", controller.ingress_class_name)
     pulumi.export("loadBalancerAddress", controller.load_balancer_address)
+    if config.tls.enabled:  # cert-manager is the platform's, like the controller
+        CertManager("cert-manager", config.tls, INGRESS_CLASS_NAME, opts=on_cluster)
 
 if config.app.enabled:
     app = StickyApp(
@@ -44,9 +51,22 @@ if config.app.enabled:
             ingress_class_name=controller.ingress_class_name,
             load_balancer_address=controller.load_balancer_address,
             ingress_waits_for=controller.ready,
+            tls=config.tls,
         ),
         opts=on_cluster,
     )
     pulumi.export("url", app.url)
     pulumi.export("appNamespace", app.namespace)
     pulumi.export("cookieName", app.cookie_name)
+    host = config.app.host
+    if host is not None:
+        pulumi.export("host", host)
+        # The record that must exist: the stack writes it in dns.zone, else it is made by hand.
+        pulumi.export(
+            "dnsRecord",
+            controller.load_balancer_address.apply(partial(record_line, host, config.dns.ttl)),
+        )
+        if config.dns.zone is not None:
+            HostRecord(
+                "dns", host, config.dns.zone, config.dns.ttl, controller.load_balancer_address
+            )

@@ -17,9 +17,13 @@ from pulumi_kubernetes.networking.v1 import IngressRuleArgsDict, IngressSpecArgs
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudgetSpecArgsDict
 
 from components.config import AffinityConfig, AppConfig
+from components.config_https import TlsConfig
 from components.kubernetes_pieces import NO_LOSS_ROLLOUT, spread_over_zones_and_nodes
 
 ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
+# cert-manager's ingress-shim issues and renews the certificate of an Ingress that names its
+# ClusterIssuer here.
+CLUSTER_ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer"
 HTTP_PORT_NAME = "http"
 PRE_STOP_SECONDS = 5
 
@@ -101,8 +105,10 @@ def service_spec(app: AppConfig) -> ServiceSpecArgsDict:
     return {"ports": [{"port": app.port}], "selector": app_labels(app)}
 
 
-def ingress_annotations(affinity: AffinityConfig) -> dict[str, str]:
-    """The cookie-affinity annotations; every value is one the controller accepts."""
+def ingress_annotations(affinity: AffinityConfig, tls: TlsConfig | None = None) -> dict[str, str]:
+    """The cookie-affinity annotations (every value one the controller accepts), and with TLS the
+    issuer cert-manager's ingress-shim reads and the redirect to https."""
+    https = tls is not None and tls.enabled
     annotations = {
         "affinity": "cookie",
         "affinity-mode": affinity.mode,
@@ -110,17 +116,32 @@ def ingress_annotations(affinity: AffinityConfig) -> dict[str, str]:
         "session-cookie-expires": str(affinity.expires),
         "session-cookie-max-age": str(affinity.max_age),
         "session-cookie-path": affinity.path,
-        "session-cookie-secure": "true" if affinity.secure else "false",
+        "session-cookie-secure": "true" if affinity.is_secure(https) else "false",
         "session-cookie-change-on-failure": "true" if affinity.change_on_failure else "false",
     }
     if affinity.same_site is not None:
         annotations["session-cookie-samesite"] = affinity.same_site
-    return {ANNOTATION_PREFIX + key: value for key, value in annotations.items()}
+    if https:
+        # ingress-nginx redirects by default, Traefik's NGINX provider only when told; both
+        # leave cert-manager's HTTP-01 challenge path on http (a separate Ingress, and
+        # ingress-nginx's no-tls-redirect-locations default).
+        annotations["ssl-redirect"] = "true"
+    prefixed = {ANNOTATION_PREFIX + key: value for key, value in annotations.items()}
+    if https:
+        assert tls is not None
+        prefixed[CLUSTER_ISSUER_ANNOTATION] = tls.issuer
+    return prefixed
 
 
-def ingress_spec(app: AppConfig, ingress_class_name: str) -> IngressSpecArgsDict:
+def tls_secret_name(app: AppConfig) -> str:
+    return f"{app.name}-tls"
+
+
+def ingress_spec(
+    app: AppConfig, ingress_class_name: str, tls: TlsConfig | None = None
+) -> IngressSpecArgsDict:
     """The tutorial's Ingress spec: the app's path (`/`, Prefix) to the Service, on the app's
-    host if it has one."""
+    host if it has one; with TLS, the host's certificate in a Secret cert-manager fills."""
     rule: IngressRuleArgsDict = {
         "http": {
             "paths": [
@@ -134,12 +155,16 @@ def ingress_spec(app: AppConfig, ingress_class_name: str) -> IngressSpecArgsDict
     }
     if app.host is not None:
         rule["host"] = app.host
-    return {"ingress_class_name": ingress_class_name, "rules": [rule]}
+    spec: IngressSpecArgsDict = {"ingress_class_name": ingress_class_name, "rules": [rule]}
+    if tls is not None and tls.enabled and app.host is not None:
+        spec["tls"] = [{"hosts": [app.host], "secret_name": tls_secret_name(app)}]
+    return spec
 
 
-def app_url(app: AppConfig, load_balancer_address: str) -> str:
+def app_url(app: AppConfig, load_balancer_address: str, https: bool = False) -> str:
     path = "" if app.path == "/" else app.path
-    return f"http://{app.host or load_balancer_address}{path}"
+    scheme = "https" if https and app.host else "http"
+    return f"{scheme}://{app.host or load_balancer_address}{path}"
 
 
 @dataclass(frozen=True)
@@ -150,6 +175,7 @@ class StickyAppArgs:
     load_balancer_address: pulumi.Input[str]
     # The Ingress waits for these: the controller's admission webhook rejects it until ready.
     ingress_waits_for: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    tls: TlsConfig | None = None
 
 
 class StickyApp(pulumi.ComponentResource):
@@ -206,9 +232,9 @@ class StickyApp(pulumi.ComponentResource):
         )
         self.ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
-            metadata=metadata(app.name, annotations=ingress_annotations(args.affinity)),
+            metadata=metadata(app.name, annotations=ingress_annotations(args.affinity, args.tls)),
             spec=pulumi.Output.from_input(args.ingress_class_name).apply(
-                lambda class_name: ingress_spec(app, class_name)
+                lambda class_name: ingress_spec(app, class_name, args.tls)
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -219,7 +245,7 @@ class StickyApp(pulumi.ComponentResource):
         self.namespace = pulumi.Output.from_input(namespace_name)
         self.cookie_name = pulumi.Output.from_input(args.affinity.cookie_name)
         self.url = pulumi.Output.from_input(args.load_balancer_address).apply(
-            lambda address: app_url(app, address)
+            lambda address: app_url(app, address, https=args.tls is not None and args.tls.enabled)
         )
         self.register_outputs(
             {"url": self.url, "namespace": self.namespace, "cookie_name": self.cookie_name}

@@ -32,6 +32,7 @@ from components.config_base import (
 )
 from components.config_cluster import ClusterConfig, NetworkConfig, NodePoolConfig
 from components.config_errors import model_problem
+from components.config_https import DnsConfig, TlsConfig
 from components.controllers import (
     CONTROLLERS,
     DEFAULT_CONTROLLER,
@@ -149,7 +150,7 @@ class IngressConfig(Section):
     @model_validator(mode="after")
     def _a_version_of_its_chart(self) -> IngressConfig:
         pinned = CONTROLLERS[self.controller].chart
-        if self.chart_version.split(".")[0] != pinned.version.split(".")[0]:
+        if self.chart_version.lstrip("v").split(".")[0] != pinned.version.split(".")[0]:
             raise model_problem(
                 f"not a version of the {pinned.name} chart, whose releases this stack "
                 f"supports are {pinned.version.split('.')[0]}.x (pinned: {pinned.version}), "
@@ -313,7 +314,16 @@ class AffinityConfig(Section):
         description="Strict, Lax or None (any case)",
         json_schema_extra=docs(note="sent capitalised; `None` needs `secure`"),
     )
-    secure: bool = Field(default=False, description="true or false")
+    secure: bool | None = Field(
+        default=None,
+        description="true or false",
+        json_schema_extra=docs(shown_default="`tls.enabled`", note="true needs HTTPS"),
+    )
+    insecure_with_tls: bool = Field(
+        default=False,
+        description="true or false: true keeps secure false although the stack serves HTTPS",
+        json_schema_extra=docs(note="the cookie then also travels over plain http"),
+    )
     mode: Literal["balanced", "persistent"] = Field(
         default="balanced",
         description="balanced or persistent",
@@ -325,35 +335,9 @@ class AffinityConfig(Section):
         json_schema_extra=docs(note="`true` re-pins a client when its pod fails"),
     )
 
-    @model_validator(mode="after")
-    def _none_needs_secure(self) -> AffinityConfig:
-        if self.same_site == "None" and not self.secure:
-            raise model_problem(
-                "SameSite=None needs a Secure cookie (browsers drop it otherwise), and a Secure "
-                "cookie needs HTTPS, which this stack does not serve; got {got}",
-                key="sameSite",
-                got="sameSite None, secure false",
-                fix="Lax",
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _prefixes_browsers_enforce(self) -> AffinityConfig:
-        # RFC 6265bis: browsers drop a __Secure- cookie without Secure, and a __Host- cookie
-        # without Secure or with a Path other than /.
-        for prefix in ("__Host-", "__Secure-"):
-            if not self.cookie_name.startswith(prefix):
-                continue
-            if not self.secure or (prefix == "__Host-" and self.path != "/"):
-                need = "Secure and Path=/" if prefix == "__Host-" else "Secure"
-                raise model_problem(
-                    f"browsers drop a {prefix} cookie without {need}, and Secure needs HTTPS, "
-                    "which this stack does not serve; got {got}",
-                    key="cookieName",
-                    got=self.cookie_name,
-                    fix=self.cookie_name.removeprefix(prefix) or DEFAULT_COOKIE_NAME,
-                )
-        return self
+    def is_secure(self, serves_https: bool) -> bool:
+        """The cookie's Secure attribute: as set, else on exactly when the stack serves HTTPS."""
+        return serves_https if self.secure is None else self.secure
 
 
 class StackConfig(BaseModel):
@@ -363,6 +347,8 @@ class StackConfig(BaseModel):
     secret_sections: frozenset[str] = frozenset()  # sections holding a value set with --secret
     cluster: ClusterConfig
     network: NetworkConfig
+    tls: TlsConfig
+    dns: DnsConfig
     node_pool: NodePoolConfig = Field(alias="nodePool")
     ingress: IngressConfig
     app: AppConfig
@@ -376,5 +362,7 @@ SECTION_MODELS: dict[str, type[Section]] = {
     "ingress": IngressConfig,
     "app": AppConfig,
     "affinity": AffinityConfig,
+    "tls": TlsConfig,
+    "dns": DnsConfig,
 }
 SECTIONS = tuple(SECTION_MODELS)  # the project's config keys, as Pulumi.yaml declares them

@@ -45,7 +45,8 @@ ANNOTATION_KEY = (
 )
 # The characters that both RFC 6265 (cookie-name token) and the controller's cookie name accept.
 COOKIE_NAME = r"^[A-Za-z0-9._~-]{1,64}$"
-EXACT_VERSION = r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+# An optional leading v, as cert-manager spells its chart versions (v1.21.1).
+EXACT_VERSION = r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 # Namespaces every cluster has: never the stack's own (it would delete them on destroy).
 SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 STACK_NAME = r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$"

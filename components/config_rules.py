@@ -22,6 +22,7 @@ from components.config_cluster import (
     NodePoolConfig,
 )
 from components.config_errors import problem
+from components.config_https import DnsConfig, TlsConfig
 from components.controllers import CONTROLLERS, Feature
 from components.formats import cookie_path_covers
 
@@ -187,18 +188,128 @@ def created_cluster_needs_its_controller(given: Given) -> list[str]:
     ]
 
 
-def secure_cookie_needs_https(given: Given) -> list[str]:
+def _serves_https(given: Given) -> bool:
+    tls: TlsConfig | None = given.sections.get("tls")
+    return tls is not None and tls.enabled
+
+
+def cookie_and_https(given: Given) -> list[str]:
+    """What browsers do with the cookie's Secure attribute, prefixes and SameSite=None, given
+    whether the stack serves HTTPS (tls.enabled)."""
     affinity: AffinityConfig | None = given.sections.get("affinity")
     app: AppConfig | None = given.sections.get("app")
-    if affinity is None or app is None or not app.enabled or not affinity.secure:
+    if affinity is None or app is None or not app.enabled:
         return []
-    secure = key("affinity", "secure")
+    https = _serves_https(given)
+    secure, name = key("affinity", "secure"), key("affinity", "cookieName")
+    if affinity.secure is True and not https:
+        return [
+            problem(
+                secure,
+                "true, but this stack serves http://: browsers neither keep nor send back a "
+                "Secure cookie over plain http, so no session would stay on its pod",
+                f"pulumi config set --path {secure} false (or serve HTTPS: tls.enabled)",
+            )
+        ]
+    if affinity.secure is False and https and not affinity.insecure_with_tls:
+        return [
+            problem(
+                secure,
+                "false while the stack serves HTTPS: the cookie would also travel over plain "
+                "http (before the redirect), where anyone on the path can read it and take the "
+                "session. To keep it anyway, set affinity.insecureWithTls true",
+                f"pulumi config rm --path {secure}",
+            )
+        ]
+    problems = []
+    if affinity.insecure_with_tls and not (affinity.secure is False and https):
+        problems += _unused(
+            "affinity", ["insecureWithTls"], "only used with secure false and tls.enabled true"
+        )
+    is_secure = affinity.is_secure(https)
+    if affinity.same_site == "None" and not is_secure:
+        same_site = key("affinity", "sameSite")
+        problems.append(
+            problem(
+                same_site,
+                "None needs a Secure cookie (browsers drop it otherwise), and a Secure cookie "
+                "needs HTTPS (tls.enabled)",
+                f"pulumi config set --path {same_site} Lax",
+            )
+        )
+    # RFC 6265bis: browsers drop a __Secure- cookie without Secure, and a __Host- cookie
+    # without Secure or with a Path other than /.
+    for prefix, needs_root in (("__Host-", True), ("__Secure-", False)):
+        if affinity.cookie_name.startswith(prefix) and (
+            not is_secure or (needs_root and affinity.path != "/")
+        ):
+            need = "Secure and Path=/" if needs_root else "Secure"
+            plain_name = affinity.cookie_name.removeprefix(prefix) or "stickounet"
+            problems.append(
+                problem(
+                    name,
+                    f"browsers drop a {prefix} cookie without {need} (Secure needs HTTPS: "
+                    f"tls.enabled), got {affinity.cookie_name!r}",
+                    f"pulumi config set --path {name} {plain_name}",
+                )
+            )
+    return problems
+
+
+def tls_needs_a_host_and_an_email(given: Given) -> list[str]:
+    tls: TlsConfig | None = given.sections.get("tls")
+    app: AppConfig | None = given.sections.get("app")
+    ingress: IngressConfig | None = given.sections.get("ingress")
+    if tls is None:
+        return []
+    if not tls.enabled:
+        unused = [k for k in given.set_in("tls") if k != "enabled"]
+        return _unused("tls", unused, "only used when tls.enabled is true")
+    problems = []
+    if app is not None and app.enabled and app.host is None:
+        enabled, host = key("tls", "enabled"), key("app", "host")
+        problems.append(
+            problem(
+                enabled,
+                "true without app.host: a certificate is issued for a name, and Let's Encrypt "
+                "issues none for an IP address",
+                f"pulumi config set --path {host} sticky.example.com",
+            )
+        )
+    if tls.creates_issuer and ingress is not None and ingress.enabled and tls.email is None:
+        email = key("tls", "email")
+        problems.append(
+            problem(
+                email,
+                f"not set; the {tls.issuer} ClusterIssuer this stack creates registers an ACME "
+                "account, which needs an e-mail address",
+                f"pulumi config set --path {email} ops@example.com",
+            )
+        )
+    return problems
+
+
+def host_in_the_dns_zone(given: Given) -> list[str]:
+    dns: DnsConfig | None = given.sections.get("dns")
+    app: AppConfig | None = given.sections.get("app")
+    if dns is None or dns.zone is None or app is None:
+        return []
+    zone, host = key("dns", "zone"), key("app", "host")
+    if not app.enabled or app.host is None:
+        return [
+            problem(
+                zone,
+                "set, but no app.host: the stack writes the A record of the app's host",
+                f"pulumi config set --path {host} sticky.{dns.zone}",
+            )
+        ]
+    if app.host == dns.zone or app.host.endswith(f".{dns.zone}"):
+        return []
     return [
         problem(
-            secure,
-            "true, but this stack serves http://: browsers neither keep nor send back a Secure "
-            "cookie over plain http, so no session would stay on its pod",
-            f"pulumi config set --path {secure} false",
+            host,
+            f"{app.host!r} is not in the DNS zone {dns.zone!r}, where the stack writes its record",
+            f"pulumi config set --path {host} sticky.{dns.zone}",
         )
     ]
 
@@ -363,7 +474,7 @@ def a_controller_per_zone(given: Given) -> list[str]:
 
 
 # Sections whose every value lands in plain text in Kubernetes objects, Helm values or outputs.
-NEVER_SECRET = ("network", "nodePool", "ingress", "app", "affinity")
+NEVER_SECRET = ("network", "nodePool", "ingress", "app", "affinity", "tls", "dns")
 
 
 def secret_sections(given: Given) -> list[str]:
@@ -459,7 +570,9 @@ RULES: tuple[Callable[[Given], list[str]], ...] = (
     network_of_its_mode,
     a_controller_per_zone,
     load_balancer_flavor_of_the_plan,
-    secure_cookie_needs_https,
+    cookie_and_https,
+    tls_needs_a_host_and_an_email,
+    host_in_the_dns_zone,
     cookie_path_covers_the_app,
 )
 

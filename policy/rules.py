@@ -57,7 +57,8 @@ NGINX = "nginx.ingress.kubernetes.io/"
 COOKIE_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 # 0 makes browsers delete the cookie at once.
 POSITIVE_INTEGER = re.compile(r"^[1-9][0-9]*$")
-EXACT_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+# An optional leading v: cert-manager publishes its chart as v1.21.1.
+EXACT_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 AFFINITY_MODES = ("balanced", "persistent")
 SAME_SITE_VALUES = ("Strict", "Lax", "None")
 BOOLEAN_STRINGS = ("true", "false")

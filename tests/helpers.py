@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import jsonschema
+import kubernetes_validate
+import yaml
 from pulumi.errors import RunError
 
 from components.config_base import PROJECT
@@ -20,6 +25,7 @@ NODE_POOL = "ovh:CloudProject/kubeNodePool:KubeNodePool"
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+CONTROLLER_RELEASE = "ingress-release"  # the controller's; cert-manager has its own
 NAMESPACE = "kubernetes:core/v1:Namespace"
 SERVICE = "kubernetes:core/v1:Service"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -46,3 +52,50 @@ def refused(overrides: Mapping[str, Any], stack: str = "dev", **kwargs: Any) -> 
     assert isinstance(run.error, RunError), run.error
     assert run.resources == [], "a refused configuration declared resources"
     return str(run.error)
+
+
+# --- strict validation of every object, built-in kinds and cert-manager's ---------------------
+
+DATA = Path(__file__).parent / "data"
+CRDS = {
+    ("cert-manager.io/v1", "ClusterIssuer"): DATA
+    / "cert-manager-v1.21.1/crd-cert-manager.io_clusterissuers.yaml"
+}
+
+
+@functools.cache
+def crd_schema(api_version: str, kind: str) -> dict[str, Any]:
+    """The openAPIV3Schema the API server checks a custom resource against."""
+    crd = yaml.safe_load(CRDS[(api_version, kind)].read_text())
+    version = api_version.split("/")[1]
+    [served] = [v for v in crd["spec"]["versions"] if v["name"] == version]
+    return served["schema"]["openAPIV3Schema"]
+
+
+def unknown_fields(value: Any, schema: dict[str, Any], path: str = "") -> list[str]:
+    """Fields the schema does not declare: the API server prunes them without a word."""
+    found = []
+    if isinstance(value, dict) and "properties" in schema:
+        for key, item in value.items():
+            if key not in schema["properties"]:
+                found.append(f"{path}.{key}")
+            else:
+                found += unknown_fields(item, schema["properties"][key], f"{path}.{key}")
+    elif isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value):
+            found += unknown_fields(item, schema["items"], f"{path}[{index}]")
+    return found
+
+
+def validate_strictly(obj: dict[str, Any], kubernetes_version: str) -> None:
+    """Built-in kinds against the cluster version's OpenAPI schema (kubernetes-validate), custom
+    resources against their vendored CRD's schema, unknown fields refused either way."""
+    key = (obj["apiVersion"], obj["kind"])
+    if key not in CRDS:
+        kubernetes_validate.validate(obj, kubernetes_version, strict=True)
+        return
+    schema = crd_schema(*key)
+    jsonschema.validate(obj, schema)
+    unknown = unknown_fields({k: v for k, v in obj.items() if k != "metadata"}, schema)
+    if unknown:
+        raise jsonschema.ValidationError(f"fields the CRD does not know: {unknown}")

@@ -5,6 +5,7 @@ import pytest
 from components.app import ANNOTATION_PREFIX, ingress_annotations
 from components.config import AffinityConfig
 from tests.helpers import (
+    CONTROLLER_RELEASE,
     DEPLOYMENT,
     DISRUPTION_BUDGET,
     INGRESS,
@@ -73,13 +74,13 @@ def test_ingress_carries_the_tutorials_annotations_and_a_class_name(dev: Program
 
 
 def test_ingress_waits_for_the_controller_release(stack_run: ProgramRun) -> None:
-    assert stack_run.one(RELEASE).urn in stack_run.one(INGRESS).dependencies
+    assert stack_run.one(RELEASE, CONTROLLER_RELEASE).urn in stack_run.one(INGRESS).dependencies
 
 
 def test_deployment_and_service_deploy_in_parallel_with_the_controller(
     stack_run: ProgramRun,
 ) -> None:
-    release = stack_run.one(RELEASE).urn
+    release = stack_run.one(RELEASE, CONTROLLER_RELEASE).urn
     assert release not in stack_run.one(DEPLOYMENT).dependencies
     assert release not in stack_run.one(SERVICE, "app-service").dependencies
 

@@ -296,3 +296,10 @@ def test_a_kubeconfig_of_the_wrong_shape_is_refused_without_quoting_it(
     assert line.startswith("sticky-sessions:cluster.kubeconfig: got [secret]")
     assert why in line and "--secret" in line
     assert TOKEN not in str(error.value) and "203.0.113.20" not in str(error.value)
+
+
+def test_overrides_are_never_changed_by_a_run() -> None:
+    section = {"enabled": True}
+    overrides = {"sticky-sessions:tls": section, "sticky-sessions:tls.email": "ops@example.com"}
+    cli_config("dev", overrides)
+    assert section == {"enabled": True}

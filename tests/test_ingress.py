@@ -11,12 +11,12 @@ from components.ingress import (
     load_balancer_address,
     nginx_values,
 )
-from tests.helpers import NAMESPACE, RELEASE, SERVICE, refused, run_ok
+from tests.helpers import CONTROLLER_RELEASE, NAMESPACE, RELEASE, SERVICE, refused, run_ok
 from tools.offline import LOAD_BALANCER_IP, ProgramRun, plain
 
 
 def test_release_is_named_exactly_and_pins_the_final_chart(dev: ProgramRun) -> None:
-    release = dev.one(RELEASE).inputs
+    release = dev.one(RELEASE, CONTROLLER_RELEASE).inputs
     assert release["name"] == "ingress-nginx"  # no random suffix on every rendered name
     assert release["chart"] == "ingress-nginx"
     assert release["version"] == "4.15.1"
@@ -25,13 +25,13 @@ def test_release_is_named_exactly_and_pins_the_final_chart(dev: ProgramRun) -> N
 
 def test_a_change_of_controller_deletes_the_old_release_first(dev: ProgramRun) -> None:
     # Replacing ingress-nginx by Traefik must never run both against the same Ingress status.
-    assert dev.one(RELEASE).delete_before_replace
+    assert dev.one(RELEASE, CONTROLLER_RELEASE).delete_before_replace
 
 
 def test_release_goes_into_its_own_namespace_which_the_stack_creates(dev: ProgramRun) -> None:
     namespace = dev.one(NAMESPACE, "ingress-namespace")
     assert namespace.inputs["metadata"]["name"] == "ingress-nginx"
-    release = dev.one(RELEASE)
+    release = dev.one(RELEASE, CONTROLLER_RELEASE)
     assert release.inputs["namespace"] == "ingress-nginx"
     assert namespace.urn in release.dependencies
 
@@ -46,7 +46,7 @@ def test_config_reaches_the_release() -> None:
             "serviceAnnotations": {"loadbalancer.openstack.org/keep-floatingip": "true"},
         }
     )
-    release = run.one(RELEASE).inputs
+    release = run.one(RELEASE, CONTROLLER_RELEASE).inputs
     assert release["version"] == "4.15.0"
     assert release["namespace"] == "edge"
     controller = plain(release["values"])["controller"]
@@ -165,13 +165,13 @@ def test_key_check_catches_a_typo() -> None:
 
 
 def test_prod_runs_two_controllers_with_a_disruption_budget(prod: ProgramRun) -> None:
-    controller = plain(prod.one(RELEASE).inputs["values"])["controller"]
+    controller = plain(prod.one(RELEASE, CONTROLLER_RELEASE).inputs["values"])["controller"]
     assert controller["replicaCount"] >= 2
     assert controller["minAvailable"] == 1
 
 
 def test_hardened_values_reach_the_release(dev: ProgramRun) -> None:
-    controller = plain(dev.one(RELEASE).inputs["values"])["controller"]
+    controller = plain(dev.one(RELEASE, CONTROLLER_RELEASE).inputs["values"])["controller"]
     assert controller["allowSnippetAnnotations"] is False
     assert controller["admissionWebhooks"]["enabled"] is True
     assert controller["resources"]["requests"] == {"cpu": "100m", "memory": "90Mi"}
@@ -206,10 +206,12 @@ FLAVOR_ID = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
 def test_each_plan_gets_the_flavor_annotation_it_reads(prod: ProgramRun) -> None:
     # OVHcloud: a flavor name on MKS Free only, a flavor UUID on MKS Standard only.
     free = run_ok(ingress={"loadBalancerFlavor": "medium"})
-    annotations = plain(free.one(RELEASE).inputs["values"])["controller"]["service"]["annotations"]
+    annotations = plain(free.one(RELEASE, CONTROLLER_RELEASE).inputs["values"])["controller"][
+        "service"
+    ]["annotations"]
     assert annotations == {"loadbalancer.ovhcloud.com/flavor": "medium"}
     standard = run_ok({"sticky-sessions:ingress.loadBalancerFlavorId": FLAVOR_ID}, stack="prod")
-    values = plain(standard.one(RELEASE).inputs["values"])["controller"]
+    values = plain(standard.one(RELEASE, CONTROLLER_RELEASE).inputs["values"])["controller"]
     assert values["service"]["annotations"] == {"loadbalancer.openstack.org/flavor-id": FLAVOR_ID}
 
 

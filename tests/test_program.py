@@ -1,10 +1,11 @@
 """The whole program on the real stack files: its outputs and every object it declares."""
 
+import jsonschema
 import kubernetes_validate
 import pytest
 
 from components.config_cluster import SUPPORTED_KUBERNETES_VERSIONS
-from tests.helpers import CONTROLLER_NAMES, run_ok
+from tests.helpers import CONTROLLER_NAMES, run_ok, validate_strictly
 from tools.offline import LOAD_BALANCER_IP, ProgramRun, kubernetes_objects, manifest
 
 OUTPUTS = {
@@ -21,8 +22,12 @@ OUTPUTS = {
 }
 
 
+HOST_OUTPUTS = {"host", "dnsRecord"}  # with app.host: prod has one, dev does not
+
+
 def test_outputs_are_the_documented_contract(stack_run: ProgramRun) -> None:
-    assert set(stack_run.outputs) == OUTPUTS
+    with_host = stack_run.config.stack == "prod"
+    assert set(stack_run.outputs) == OUTPUTS | (HOST_OUTPUTS if with_host else set())
     assert stack_run.secret_outputs == {"kubeconfig"}
 
 
@@ -66,7 +71,7 @@ def test_every_object_validates_strictly_against_the_clusters_openapi_schema(
 ) -> None:
     version = stack_run.outputs["kubernetesVersion"]
     for obj in _objects(stack_run):
-        kubernetes_validate.validate(obj, version, strict=True)
+        validate_strictly(obj, version)
 
 
 @pytest.mark.parametrize("controller", CONTROLLER_NAMES)
@@ -79,7 +84,15 @@ def test_objects_validate_on_every_supported_version(version: str, controller: s
         affinity={"sameSite": "Strict", "path": "/shop"},
     )
     for obj in _objects(run):
-        kubernetes_validate.validate(obj, version, strict=True)
+        validate_strictly(obj, version)
+
+
+def test_crd_validation_catches_a_misspelt_field(prod: ProgramRun) -> None:
+    issuer = manifest(prod.one("kubernetes:cert-manager.io/v1:ClusterIssuer"))
+    validate_strictly(issuer, "1.34")
+    issuer["spec"]["acme"]["privateKeySecretRef"]["nmae"] = "x"
+    with pytest.raises(jsonschema.ValidationError, match="nmae"):
+        validate_strictly(issuer, "1.34")
 
 
 def test_schema_validation_catches_a_misspelt_field(dev: ProgramRun) -> None:
@@ -117,4 +130,6 @@ def test_destroy_releases_the_load_balancer_before_the_nodes_and_the_cluster(
     # The release's Service owns the OVHcloud load balancer: it goes, and is waited for, first.
     pools = {pool.name for pool in stack_run.of_type("ovh:CloudProject/kubeNodePool:KubeNodePool")}
     assert pools and pools | {"cluster-kube"} <= _needs(stack_run, "ingress-release")
-    assert not stack_run.one("kubernetes:helm.sh/v3:Release").inputs.get("skipAwait")
+    assert not stack_run.one("kubernetes:helm.sh/v3:Release", "ingress-release").inputs.get(
+        "skipAwait"
+    )

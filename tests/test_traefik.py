@@ -9,7 +9,15 @@ import yaml
 
 from components.config import IngressConfig
 from components.ingress import traefik_values
-from tests.helpers import INGRESS, INGRESS_CLASS, RELEASE, SERVICE, refused, run_ok
+from tests.helpers import (
+    CONTROLLER_RELEASE,
+    INGRESS,
+    INGRESS_CLASS,
+    RELEASE,
+    SERVICE,
+    refused,
+    run_ok,
+)
 from tools.offline import LOAD_BALANCER_IP, ProgramRun, manifest, plain
 from tools.preview import main as preview
 
@@ -39,7 +47,7 @@ def test_vendored_chart_is_the_default_version() -> None:
 
 
 def test_release_is_named_traefik_and_pinned(dev_traefik: ProgramRun) -> None:
-    release = dev_traefik.one(RELEASE).inputs
+    release = dev_traefik.one(RELEASE, CONTROLLER_RELEASE).inputs
     assert release["name"] == "traefik"
     assert release["chart"] == "traefik"
     assert release["version"] == "41.3.0"
@@ -82,7 +90,7 @@ def test_the_provider_spelling_is_the_charts(schema: dict) -> None:
 def test_hardened_values_match_the_ingress_nginx_release() -> None:
     values = plain(
         traefik(**{"ingress": {"controller": "traefik", "replicas": 2}})
-        .one(RELEASE)
+        .one(RELEASE, CONTROLLER_RELEASE)
         .inputs["values"]
     )
     assert values["deployment"]["replicas"] == 2
@@ -94,7 +102,7 @@ def test_hardened_values_match_the_ingress_nginx_release() -> None:
 
 
 def test_one_replica_gets_no_budget_that_would_block_drains(dev_traefik: ProgramRun) -> None:
-    values = plain(dev_traefik.one(RELEASE).inputs["values"])
+    values = plain(dev_traefik.one(RELEASE, CONTROLLER_RELEASE).inputs["values"])
     assert values["podDisruptionBudget"]["enabled"] is False
 
 
@@ -107,7 +115,7 @@ def test_the_program_owns_the_nginx_ingress_class_with_either_controller(
     assert manifest(ingress_class)["spec"] == {"controller": "k8s.io/ingress-nginx"}
     ingress = stack_run.one(INGRESS)
     assert ingress_class.urn in ingress.dependencies
-    assert stack_run.one(RELEASE).urn in ingress.dependencies
+    assert stack_run.one(RELEASE, CONTROLLER_RELEASE).urn in ingress.dependencies
 
 
 def test_the_apps_ingress_is_the_same_with_either_controller(

@@ -17,6 +17,7 @@ right shape, and their key is marked secret as the CLI marks it.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import itertools
 import json
@@ -255,9 +256,9 @@ def set_path(values: dict[str, Any], key: str, value: Any) -> None:
     CLI adjusts it; any other value (tests) stands for what a stack file would hold."""
     top, path = _path_parts(key)
     if not path:
-        values[top] = value
+        values[top] = copy.deepcopy(value)
         return
-    root = values.get(top)
+    root = copy.deepcopy(values.get(top))  # never the caller's (or Pulumi.yaml's) object
     if isinstance(root, str):  # the CLI overwrites a top-level text value with the object
         root = None
     holder: dict[str, Any] = {top: root}
@@ -273,7 +274,8 @@ def set_path(values: dict[str, Any], key: str, value: Any) -> None:
             raise BadOverride(f"{key}: {kind} was expected at {following!r}")
         _put(container, part, child, key)
         container = child
-    _put(container, parts[-1], adjusted(value) if isinstance(value, str) else value, key)
+    leaf = adjusted(value) if isinstance(value, str) else copy.deepcopy(value)
+    _put(container, parts[-1], leaf, key)
     if _is_secure(container):
         raise BadOverride(f'{key}: "secure" key in maps of length 1 are reserved')
     values[top] = holder[top]
