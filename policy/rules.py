@@ -232,6 +232,43 @@ def cookie_affinity_annotations(
         report_violation(problem, None)
 
 
+def _serves_tls(props: Any) -> Any:
+    """Whether an Ingress has a `spec.tls` entry; UNKNOWN while it is not known yet."""
+    tls = _get(props, "spec", "tls")
+    if tls is UNKNOWN:
+        return UNKNOWN
+    return isinstance(tls, Sequence) and not isinstance(tls, str) and len(tls) > 0
+
+
+def secure_cookie_needs_tls(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Browsers neither keep nor send back a Secure cookie over plain http."""
+    if args.resource_type != INGRESS:
+        return
+    secure = _get(args.props, "metadata", "annotations", NGINX + "session-cookie-secure")
+    tls = _serves_tls(args.props)
+    if secure == "true" and tls is False:
+        report_violation(
+            "the sticky cookie is Secure but the Ingress has no spec.tls: browsers would not "
+            "keep it, and no session would stay on its pod",
+            None,
+        )
+
+
+def prod_ingress_tls(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """A production Ingress serves HTTPS: a session cookie in clear text can be taken."""
+    for resource in args.resources:
+        if resource.resource_type != INGRESS or "prod" not in stack_name(resource.urn):
+            continue
+        if _serves_tls(resource.props) is False:
+            report_violation(
+                f"production Ingress {resource.name} serves plain http: set "
+                "sticky-sessions:app.host and sticky-sessions:tls.enabled true",
+                resource.urn,
+            )
+
+
 def helm_release_pinned(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != HELM_RELEASE:
         return
@@ -317,6 +354,18 @@ POLICIES = [
         name="helm-release-pinned",
         description="Helm releases are named and pin an exact chart version.",
         validate=helm_release_pinned,
+        enforcement_level=MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="secure-cookie-needs-tls",
+        description="A Secure sticky cookie is only set by an Ingress that serves TLS.",
+        validate=secure_cookie_needs_tls,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="prod-ingress-tls",
+        description="A stack whose name contains 'prod' serves its Ingresses over TLS.",
+        validate=prod_ingress_tls,
         enforcement_level=MANDATORY,
     ),
     StackValidationPolicy(

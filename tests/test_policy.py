@@ -1,6 +1,7 @@
 """The policy pack: every rule passes on what the program declares and fails on a broken copy."""
 
 import copy
+import re
 from collections.abc import Callable
 from typing import get_args
 
@@ -19,7 +20,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from components import config
 from policy import rules
-from tests.helpers import DEPLOYMENT, INGRESS, RELEASE
+from tests.helpers import DEPLOYMENT, INGRESS, RELEASE, run_ok
 from tools.offline import PROJECT_DIR, ProgramRun, Registration, plain
 
 Violations = list[tuple[str, str]]  # (policy name, message)
@@ -101,6 +102,15 @@ def test_the_shipped_stacks_pass_every_mandatory_policy(stack_run: ProgramRun) -
 
 def test_dev_gets_only_the_advisory_about_its_unprotected_cluster(dev: ProgramRun) -> None:
     assert [name for name, _ in check_stack(dev)] == ["cluster-protected"]
+
+
+def test_a_prod_ingress_without_tls_is_refused() -> None:
+    # prod without its host and TLS: the prod stack file's values, HTTPS taken out.
+    plain_prod = run_ok(
+        {"sticky-sessions:tls": {}, "sticky-sessions:dns": {}, "sticky-sessions:app": {}},
+        stack="prod",
+    )
+    assert [name for name, _ in mandatory(check_stack(plain_prod))] == ["prod-ingress-tls"]
 
 
 def test_an_unprotected_prod_cluster_is_refused(prod: ProgramRun) -> None:
@@ -198,6 +208,12 @@ BROKEN = [
         _annotate("session-cookie-samesite", "None"),
         "cookie-affinity-annotations",
     ),
+    (
+        "Secure cookie without TLS",
+        INGRESS,
+        _annotate("session-cookie-secure", "true"),
+        "secure-cookie-needs-tls",
+    ),
     ("release unnamed", RELEASE, lambda p: p.pop("name"), "helm-release-pinned"),
     ("chart range", RELEASE, lambda p: p.update(version="^4.15"), "helm-release-pinned"),
     ("chart unpinned", RELEASE, lambda p: p.pop("version"), "helm-release-pinned"),
@@ -254,13 +270,9 @@ def test_the_pack_runs_on_the_programs_pulumi_version() -> None:
     pack = pins("policy/requirements.txt")
     assert pack["pulumi"] == pins("requirements.txt")["pulumi"]
     assert pack["pulumi-policy"] == pins("requirements-dev.txt")["pulumi-policy"]
-    assert {p.name for p in rules.POLICIES} == {
-        "pinned-images",
-        "container-resources",
-        "non-root-containers",
-        "ingress-class-name",
-        "cookie-affinity-annotations",
-        "helm-release-pinned",
-        "prod-cluster-protected",
-        "cluster-protected",
-    }
+
+
+def test_the_readme_lists_every_policy_with_its_enforcement() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    documented = dict(re.findall(r"^\| `([a-z-]+)` \| (mandatory|advisory) \|", readme, re.M))
+    assert documented == {p.name: p.enforcement_level.value for p in rules.POLICIES}
