@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from tools.check_affinity import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY, main
-from tools.local_lb import endless_body, free_port, raw_server, throwaway_ca
+from tools.local_lb import (
+    endless_body,
+    free_port,
+    nginx,
+    raw_server,
+    throwaway_ca,
+    what_is_my_pod,
+)
 
 
 def http(body: bytes, *headers: str, status: str = "200 OK", length: int | None = None) -> bytes:
@@ -187,3 +194,35 @@ def test_a_ca_file_that_is_not_a_certificate_is_refused(
     bogus.write_text("not a certificate")
     code, _, err = check(["https://127.0.0.1:1/", "--ca-cert", str(bogus)], capsys)
     assert code == EXIT_ERROR and "--ca-cert" in err
+
+
+# --- nginx terminating TLS in front of what-is-my-pod look-alikes, cookie affinity --------------
+
+needs_nginx = pytest.mark.skipif(
+    shutil.which("nginx") is None, reason="nginx is not installed (apt-get install nginx)"
+)
+
+
+@needs_openssl
+@needs_nginx
+def test_behind_nginx_over_tls_sticky_secure_wrong_ca_and_insecure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    certificates = throwaway_ca(tmp_path)
+    other = throwaway_ca(tmp_path, name="other")
+    with (
+        what_is_my_pod(["pod-a", "pod-b", "pod-c"]) as pods,
+        nginx(pods, "stickounet", certificates) as port,
+    ):
+        url = f"https://127.0.0.1:{port}/"
+        code, out, _ = check([url, "--ca-cert", str(certificates.ca), "--json"], capsys)
+        assert code == EXIT_STICKY
+        report = json.loads(out)
+        assert report["cookie"]["attributes"]["Secure"] is True
+        assert len(report["sticky"]["pods"]) == 1
+
+        code, _, err = check([url, "--ca-cert", str(other.ca)], capsys)
+        assert code == EXIT_ERROR and "certificate does not verify" in err
+
+        code, out, _ = check([url, "--insecure"], capsys)
+        assert code == EXIT_STICKY and "NOT verified" in out

@@ -159,9 +159,17 @@ def haproxy(
     )
 
 
-def nginx_config(workdir: Path, port: int, backends: Sequence[int], cookie_name: str | None) -> str:
+def nginx_config(
+    workdir: Path,
+    port: int,
+    backends: Sequence[int],
+    cookie_name: str | None,
+    tls: Certificates | None = None,
+) -> str:
     """Round robin; with `cookie_name`, cookie affinity the way ingress-nginx does it: a random
-    key in a cookie set on the first response, consistently hashed to a backend."""
+    key in a cookie set on the first response, consistently hashed to a backend. With `tls`,
+    nginx terminates TLS with that certificate and the cookie is Secure, as ingress-nginx sets
+    it for an Ingress that serves HTTPS."""
     temp_paths = "".join(
         f"    {kind}_temp_path {workdir}/{kind};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -172,7 +180,7 @@ def nginx_config(workdir: Path, port: int, backends: Sequence[int], cookie_name:
         affinity = (
             f'    map {variable} $route_key {{ "" $request_id; default {variable}; }}\n'
             f'    map {variable} $set_route {{ "" "{cookie_name}=$request_id; Path=/; '
-            f'Max-Age=172800; HttpOnly"; default ""; }}\n'
+            f'Max-Age=172800; HttpOnly{"; Secure" if tls else ""}"; default ""; }}\n'
         )
         balance, set_cookie = (
             "        hash $route_key consistent;\n",
@@ -185,20 +193,25 @@ def nginx_config(workdir: Path, port: int, backends: Sequence[int], cookie_name:
         f"error_log {workdir}/error.log;\nevents {{ worker_connections 1024; }}\n"
         f"http {{\n    access_log off;\n{temp_paths}{affinity}"
         f"    upstream pods {{\n{balance}{servers}        keepalive 16;\n    }}\n"
-        f"    server {{\n        listen {LOOPBACK}:{port};\n"
-        f"        location / {{ proxy_pass http://pods; proxy_http_version 1.1; "
+        f"    server {{\n        listen {LOOPBACK}:{port}{' ssl' if tls else ''};\n"
+        + (
+            f"        ssl_certificate {tls.certificate};\n        ssl_certificate_key {tls.key};\n"
+            if tls
+            else ""
+        )
+        + f"        location / {{ proxy_pass http://pods; proxy_http_version 1.1; "
         f'proxy_set_header Connection ""; {set_cookie} }}\n    }}\n}}\n'
     )
 
 
 def nginx(
-    backends: Sequence[int], cookie_name: str | None
+    backends: Sequence[int], cookie_name: str | None, tls: Certificates | None = None
 ) -> contextlib.AbstractContextManager[int]:
-    """A real nginx in front of `backends`; yields its port."""
+    """A real nginx in front of `backends` (over TLS with `tls`); yields its port."""
     return _configured(
         "nginx",
         "nginx.conf",
-        lambda workdir, port: nginx_config(workdir, port, backends, cookie_name),
+        lambda workdir, port: nginx_config(workdir, port, backends, cookie_name, tls),
         ["-p", "{workdir}", "-c", "{config}", "-e", "{workdir}/error.log"],
     )
 
