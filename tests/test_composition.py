@@ -38,6 +38,13 @@ CONTRACT = {
         {"kubeconfig", "clusterId", "clusterName"} | INGRESS_OUTPUTS | APP_OUTPUTS,
     ),
     "stack": (FROM_STACK, CLUSTER_OUTPUTS | INGRESS_OUTPUTS | APP_OUTPUTS),
+    "create, https on a host": (
+        {
+            "sticky-sessions:app.host": "sticky.example.com",
+            "sticky-sessions:tls": {"enabled": True, "email": "ops@example.com"},
+        },
+        CLUSTER_OUTPUTS | INGRESS_OUTPUTS | APP_OUTPUTS | {"host", "dnsRecord"},
+    ),
     "create, app off": (APP_OFF, CLUSTER_OUTPUTS | INGRESS_OUTPUTS),
     "stack, ingress off": (FROM_STACK | INGRESS_OFF, CLUSTER_OUTPUTS | APP_OUTPUTS),
     "existing, both off": (

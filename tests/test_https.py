@@ -17,6 +17,7 @@ from tests.helpers import (
     validate_strictly,
 )
 from tools.offline import LOAD_BALANCER_IP, ProgramRun, manifest, plain
+from tools.preview import render_text
 
 ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 RECORD = "ovh:Domain/zoneRecord:ZoneRecord"
@@ -212,3 +213,15 @@ def test_https_allows_what_only_https_can_carry() -> None:
     annotations = manifest(run.one(INGRESS))["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/session-cookie-samesite"] == "None"
     assert annotations["nginx.ingress.kubernetes.io/session-cookie-name"] == "__Host-route"
+
+
+def test_the_preview_shows_https_and_the_record_to_create_by_hand() -> None:
+    with_zone = render_text(run_ok(HTTPS))
+    assert "record: sticky.example.com. 300 IN A" in with_zone
+    assert "tls: sticky.example.com (certificate in Secret what-is-my-pod-tls)" in with_zone
+    assert "create this DNS record by hand" not in with_zone
+    without = render_text(run_ok({k: v for k, v in HTTPS.items() if "dns" not in k}))
+    assert (
+        "create this DNS record by hand (no sticky-sessions:dns.zone): "
+        f"sticky.example.com. 300 IN A {LOAD_BALANCER_IP}" in without
+    )

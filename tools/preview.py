@@ -109,6 +109,23 @@ def _highlights(resource: Registration) -> list[str]:
         return [f"reads the outputs of stack {inputs.get('name')}"]
     if kind == "pulumi:providers:kubernetes":
         return [f"{key}: {value}" for key, value in sorted(inputs.items())]
+    if kind == "ovh:Domain/zoneRecord:ZoneRecord":
+        name = ".".join(part for part in (inputs.get("subdomain"), inputs.get("zone")) if part)
+        return [
+            f"record: {name}. {inputs.get('ttl')} IN {inputs.get('fieldtype')} "
+            f"{inputs.get('target')}"
+        ]
+    if kind == "kubernetes:cert-manager.io/v1:ClusterIssuer":
+        acme = spec.get("acme") or {}
+        solvers = acme.get("solvers") or [{}]
+        solver_class = ((solvers[0].get("http01") or {}).get("ingress") or {}).get(
+            "ingressClassName"
+        )
+        return [
+            f"name: {metadata.get('name')}  ACME: {acme.get('server')}",
+            f"account e-mail: {acme.get('email')}  HTTP-01 through class: {solver_class}",
+            f"account key in Secret: {(acme.get('privateKeySecretRef') or {}).get('name')}",
+        ]
     if kind == "kubernetes:helm.sh/v3:Release":
         values = inputs.get("values") or {}
         # ingress-nginx's chart and Traefik's say "replicas" in two places.
@@ -139,6 +156,9 @@ def _highlights(resource: Registration) -> list[str]:
         lines.append(f"controller: {spec.get('controller')}")
     elif kind == "kubernetes:networking.k8s.io/v1:Ingress":
         lines.append(f"ingressClassName: {spec.get('ingressClassName')}")
+        for tls in spec.get("tls") or []:
+            hosts = ", ".join(tls.get("hosts") or [])
+            lines.append(f"tls: {hosts} (certificate in Secret {tls.get('secretName')})")
         for rule in spec.get("rules", []):
             for path in rule["http"]["paths"]:
                 backend = path["backend"]["service"]
@@ -194,6 +214,14 @@ def _masked_config(run: ProgramRun) -> dict[str, str]:
     }
 
 
+def _record_to_create(run: ProgramRun) -> list[str]:
+    """Without dns.zone the stack writes no record: say which one to create by hand."""
+    record = run.outputs.get("dnsRecord")
+    if record is None or run.of_type("ovh:Domain/zoneRecord:ZoneRecord"):
+        return []
+    return [f"Note: create this DNS record by hand (no sticky-sessions:dns.zone): {record}"]
+
+
 def render_text(run: ProgramRun) -> str:
     lines = [
         f"Previewing stack {run.config.stack} of {run.config.project} offline "
@@ -207,6 +235,7 @@ def render_text(run: ProgramRun) -> str:
         "",
         "Warnings:" if run.warnings() else "Warnings: none",
         *(f"    {warning}" for warning in run.warnings()),
+        *_record_to_create(run),
         *(f"Note: {note}" for note in run.notes),
         "",
         "Outputs:",
