@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +47,19 @@ def missing_piece() -> str | None:
 
 
 pytestmark = pytest.mark.skipif(missing_piece() is not None, reason=missing_piece() or "")
+# The HTTPS variant also needs an OVHcloud DNS zone of the same account, and an e-mail for the
+# Let's Encrypt staging account.
+DNS_ZONE, ACME_EMAIL = "STICKY_LIVE_DNS_ZONE", "STICKY_LIVE_ACME_EMAIL"
+
+
+def missing_https_piece() -> str | None:
+    for variable, what in (
+        (DNS_ZONE, "an OVHcloud DNS zone this account manages, e.g. example.com"),
+        (ACME_EMAIL, "an e-mail address for the Let's Encrypt staging account"),
+    ):
+        if not os.environ.get(variable):
+            return f"{variable} is not set ({what})"
+    return None
 
 
 def recovery_commands(work_dir: Path, state: Path, passphrase: str, stack_name: str) -> str:
@@ -64,7 +78,7 @@ def recovery_commands(work_dir: Path, state: Path, passphrase: str, stack_name: 
 
 
 @pytest.fixture
-def live_stack() -> Iterator[object]:
+def live_stack(request: pytest.FixtureRequest) -> Iterator[object]:
     """An ephemeral stack on a local file backend in a folder pytest never cleans: destroyed
     and removed when all goes well; kept, with the commands to finish by hand, when not."""
     from pulumi import automation as auto
@@ -97,7 +111,7 @@ def live_stack() -> Iterator[object]:
             "sticky-sessions:nodePool.minNodes": "1",
             "sticky-sessions:nodePool.maxNodes": "1",
             "sticky-sessions:app.replicas": "3",
-        }
+        } | getattr(request, "param", {})
         stack.set_all_config(
             {key: auto.ConfigValue(value) for key, value in live_config.items()}, path=True
         )
@@ -118,3 +132,30 @@ def test_a_real_stack_is_sticky(live_stack: object) -> None:
     cookie_name = result.outputs["cookieName"].value
     assert result.outputs["kubeconfig"].secret
     assert check_affinity([url, "--cookie-name", cookie_name, "--requests", "50"]) == EXIT_STICKY
+
+
+def _https_config() -> dict[str, str]:
+    zone, email = os.environ.get(DNS_ZONE, ""), os.environ.get(ACME_EMAIL, "")
+    return {
+        "sticky-sessions:app.host": f"sticky-live-{secrets.token_hex(3)}.{zone}",
+        "sticky-sessions:dns.zone": zone,
+        "sticky-sessions:tls.enabled": "true",
+        "sticky-sessions:tls.issuer": "letsencrypt-staging",
+        "sticky-sessions:tls.email": email,
+    }
+
+
+@pytest.mark.skipif(missing_https_piece() is not None, reason=missing_https_piece() or "")
+@pytest.mark.parametrize("live_stack", [_https_config()], indirect=True)
+def test_a_real_https_stack_is_sticky_with_a_secure_cookie(live_stack: object) -> None:
+    result = live_stack.up(on_output=print)
+    url = result.outputs["url"].value
+    assert url.startswith("https://")
+    # The staging certificate arrives a minute or two after the record resolves; its CA is
+    # not trusted, hence --insecure. Bounded: 40 tries, 15 s apart.
+    argv = [url, "--cookie-name", result.outputs["cookieName"].value, "--insecure", "--json"]
+    for _ in range(40):
+        if check_affinity(argv) == EXIT_STICKY:
+            return
+        time.sleep(15)
+    pytest.fail(f"{url} was not sticky over HTTPS within 10 minutes")
