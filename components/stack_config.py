@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pulumi
@@ -11,7 +11,60 @@ import pulumi
 from components.config import SECTION_MODELS, StackConfig
 from components.config_base import PROJECT
 from components.config_errors import ConfigError, parse_sections
-from components.config_rules import Given, controller_warnings, cross_section_problems
+from components.config_rules import (
+    Given,
+    app_keys_when_app_off,
+    app_namespace_is_its_own,
+    controller_warnings,
+    cookie_and_https,
+    cookie_path_covers_the_app,
+    host_in_the_dns_zone,
+    ingress_keys_when_ingress_off,
+    tls_needs_a_host_and_an_email,
+)
+from components.config_rules_cluster import (
+    a_controller_per_zone,
+    create_only_keys_in_other_modes,
+    created_cluster_needs_its_controller,
+    load_balancer_flavor_of_the_plan,
+    mode_sources,
+    network_of_its_mode,
+    service_name_in_create_mode,
+    zones_of_the_region,
+)
+from components.config_rules_secrets import (
+    credentials_are_secret,
+    kubeconfig_is_secret,
+    near_miss_namespaces,
+    secret_sections,
+)
+
+# Every rule across sections, in the order their messages are reported.
+RULES: tuple[Callable[[Given], list[str]], ...] = (
+    near_miss_namespaces,
+    credentials_are_secret,
+    secret_sections,
+    service_name_in_create_mode,
+    create_only_keys_in_other_modes,
+    mode_sources,
+    kubeconfig_is_secret,
+    app_namespace_is_its_own,
+    ingress_keys_when_ingress_off,
+    app_keys_when_app_off,
+    created_cluster_needs_its_controller,
+    zones_of_the_region,
+    network_of_its_mode,
+    a_controller_per_zone,
+    load_balancer_flavor_of_the_plan,
+    cookie_and_https,
+    tls_needs_a_host_and_an_email,
+    host_in_the_dns_zone,
+    cookie_path_covers_the_app,
+)
+
+
+def cross_section_problems(given: Given) -> list[str]:
+    return [line for rule in RULES for line in rule(given)]
 
 
 def parse_stack_config(
