@@ -22,21 +22,19 @@ from components.config_https import (
 CERT_MANAGER_RELEASE = "cert-manager"  # fixed: no random suffix on what the chart renders
 # Helm waits for the three deployments and the startup check Job (the webhook answering).
 CERT_MANAGER_TIMEOUT_SECONDS = 600
-# Requests and a memory limit for every container the chart runs, and for the HTTP-01 solver
-# pods cert-manager starts during an issuance; no CPU limit (it throttles, it does not protect).
-_SMALL = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}
-_CONTROLLER = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
 
 
-def cert_manager_values() -> dict[str, Any]:
-    """Helm values of the cert-manager chart; they satisfy its values.schema.json."""
+def cert_manager_values(tls: TlsConfig) -> dict[str, Any]:
+    """Helm values of the cert-manager chart; they satisfy its values.schema.json. Requests and
+    a memory limit (tls.resources) for every container the chart runs."""
+    resources = tls.resources.kubernetes_spec()
     return {
         # The chart installs the CRDs and, on uninstall, keeps them (certificates survive).
         "crds": {"enabled": True, "keep": True},
-        "resources": _CONTROLLER,
-        "webhook": {"resources": _SMALL},
-        "cainjector": {"resources": _CONTROLLER},
-        "startupapicheck": {"resources": _SMALL},
+        "resources": resources,
+        "webhook": {"resources": resources},
+        "cainjector": {"resources": resources},
+        "startupapicheck": {"resources": resources},
     }
 
 
@@ -56,7 +54,8 @@ def cluster_issuer_spec(tls: TlsConfig, ingress_class_name: str) -> dict[str, An
                     "http01": {
                         "ingress": {
                             "ingressClassName": ingress_class_name,
-                            "podTemplate": {"spec": {"resources": _SMALL}},
+                            # The solver pods cert-manager starts during an issuance.
+                            "podTemplate": {"spec": {"resources": tls.resources.kubernetes_spec()}},
                         }
                     }
                 }
@@ -92,7 +91,7 @@ class CertManager(pulumi.ComponentResource):
             version=CERT_MANAGER_CHART["version"],
             repository_opts={"repo": CERT_MANAGER_CHART["repository"]},
             namespace=namespace.metadata["name"],
-            values=cert_manager_values(),
+            values=cert_manager_values(tls),
             cleanup_on_fail=True,
             timeout=CERT_MANAGER_TIMEOUT_SECONDS,
             opts=fixed_name,

@@ -41,7 +41,13 @@ from components.controllers import (
     Feature,
 )
 from components.formats import image_problem, ingress_path_problem, is_ip_address
-from components.resources import APP_RESOURCES, CONTROLLER_RESOURCES, Resources, over_defaults
+from components.resources import (
+    APP_RESOURCES,
+    CONTROLLER_RESOURCES,
+    JOB_RESOURCES,
+    Resources,
+    over_defaults,
+)
 
 DEFAULT_IMAGE = "ovhplatform/what-is-my-pod:1.0.1"
 DEFAULT_COOKIE_NAME = "stickounet"
@@ -120,6 +126,11 @@ class IngressConfig(Section):
         default=Resources.model_validate(CONTROLLER_RESOURCES),
         description="requests (cpu, memory) and limits (memory) of the controller container",
         json_schema_extra=docs(note="set fields replace the defaults one by one"),
+    )
+    job_resources: Annotated[Resources, BeforeValidator(over_defaults(JOB_RESOURCES))] = Field(
+        default=Resources.model_validate(JOB_RESOURCES),
+        description="requests (cpu, memory) and limits (memory) of the admission webhook Jobs",
+        json_schema_extra=docs(note="ingress-nginx's certificate Jobs; Traefik runs none"),
     )
     metrics: bool = Field(
         default=True,

@@ -3,9 +3,12 @@ the DNS record that points the app's host at the load balancer (`dns`)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
 
 from components.config_base import RFC1123_SUBDOMAIN, Section, docs
+from components.resources import CERT_MANAGER_RESOURCES, Resources, over_defaults
 
 # The ClusterIssuers this stack creates, and the ACME directory each one talks to.
 ACME_SERVERS = {
@@ -42,6 +45,12 @@ class TlsConfig(Section):
         max_length=254,
         description="an e-mail address for the ACME account (Let's Encrypt's expiry notices)",
         json_schema_extra=docs(note="required when the stack creates the issuer"),
+    )
+    resources: Annotated[Resources, BeforeValidator(over_defaults(CERT_MANAGER_RESOURCES))] = Field(
+        default=Resources.model_validate(CERT_MANAGER_RESOURCES),
+        description="requests (cpu, memory) and limits (memory) of each cert-manager "
+        "container (controller, webhook, cainjector, startup check, HTTP-01 solvers)",
+        json_schema_extra=docs(note="set fields replace the defaults one by one"),
     )
 
     @property

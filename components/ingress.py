@@ -68,7 +68,12 @@ def nginx_values(ingress: IngressConfig) -> dict[str, Any]:
             "allowSnippetAnnotations": False,
             "enableAnnotationValidations": True,
             # The webhook rejects an Ingress the controller could not load, before it breaks routes.
-            "admissionWebhooks": {"enabled": True},
+            # Its certificate Jobs get requests and a limit, which the chart leaves out.
+            "admissionWebhooks": {
+                "enabled": True,
+                "createSecretJob": {"resources": ingress.job_resources.kubernetes_spec()},
+                "patchWebhookJob": {"resources": ingress.job_resources.kubernetes_spec()},
+            },
             "resources": ingress.resources.kubernetes_spec(),
             "updateStrategy": as_helm_values(NO_LOSS_ROLLOUT),
             "topologySpreadConstraints": as_helm_values(

@@ -68,9 +68,19 @@ class Resources(Section):
         return self
 
 
-# Defaults: what-is-my-pod is a small Go server; the controller's are the chart's own requests.
+# Defaults: what-is-my-pod is a small Go server; the controller's requests are the chart's own,
+# with the memory limit the chart leaves out (without one a leak can starve the node); the
+# admission Jobs and cert-manager's containers are small one-purpose processes.
 APP_RESOURCES = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}}
-CONTROLLER_RESOURCES = {"requests": {"cpu": "100m", "memory": "90Mi"}, "limits": {}}
+CONTROLLER_RESOURCES = {
+    "requests": {"cpu": "100m", "memory": "90Mi"},
+    "limits": {"memory": "512Mi"},
+}
+JOB_RESOURCES = {"requests": {"cpu": "10m", "memory": "20Mi"}, "limits": {"memory": "64Mi"}}
+CERT_MANAGER_RESOURCES = {
+    "requests": {"cpu": "10m", "memory": "64Mi"},
+    "limits": {"memory": "256Mi"},
+}
 
 
 def over_defaults(defaults: dict[str, dict[str, str]]) -> Any:

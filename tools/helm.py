@@ -195,6 +195,18 @@ def render(
     return [doc for doc in yaml.safe_load_all(result.stdout) if isinstance(doc, dict)]
 
 
+def render_release(inputs: dict[str, Any], kubernetes_minor: str) -> list[dict[str, Any]]:
+    """The objects a declared helm.v3.Release installs (its inputs as the engine got them)."""
+    chart = vendored_chart(str(inputs["chart"]), str(inputs["version"]))
+    return render(
+        chart,
+        str(inputs["name"]),
+        str(inputs.get("namespace") or "default"),
+        inputs.get("values") or {},
+        kubernetes_minor,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments != ["install"]:
