@@ -1,0 +1,223 @@
+"""The pinned charts rendered with Helm as the stack installs them: what they put in the cluster
+validates strictly, holds the facts the program relies on, and obeys the project's policies."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections import Counter
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from components.config_cluster import SUPPORTED_KUBERNETES_VERSIONS
+from components.config_https import CERT_MANAGER_CHART
+from components.controllers import CONTROLLERS
+from policy import rules
+from tests.helpers import CONTROLLER_NAMES, RELEASE, STACKS, run_ok
+from tools import helm
+from tools.offline import ProgramRun, plain
+
+try:
+    helm.find_helm()
+    HELM_MISSING = None
+except helm.HelmUnavailable as error:
+    HELM_MISSING = str(error)
+needs_helm = pytest.mark.skipif(HELM_MISSING is not None, reason=HELM_MISSING or "")
+
+
+def rendered(run: ProgramRun, release: str, minor: str = "1.34") -> list[dict[str, Any]]:
+    return helm.render_release(plain(run.one(RELEASE, release).inputs), minor)
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+# --- the vendored charts are the pinned ones ----------------------------------------------------
+
+PINNED = {c.chart.name: c.chart.version for c in CONTROLLERS.values()} | {
+    CERT_MANAGER_CHART["name"]: CERT_MANAGER_CHART["version"]
+}
+
+
+@pytest.mark.parametrize(("name", "version"), PINNED.items())
+def test_each_vendored_chart_is_the_pinned_version_with_its_recorded_digest(
+    name: str, version: str
+) -> None:
+    path = helm.vendored_chart(name, version)
+    assert helm.chart_metadata(path)["version"] == version
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == helm.recorded_digests()[path.name]
+
+
+def test_a_chart_version_that_is_not_vendored_is_named() -> None:
+    with pytest.raises(helm.ChartNotVendored, match=r"ingress-nginx 4\.15\.0"):
+        helm.vendored_chart("ingress-nginx", "4.15.0")
+
+
+def test_kubernetes_versions_report_the_api_versions_they_serve() -> None:
+    versions = helm.api_versions("1.34")
+    assert "policy/v1/PodDisruptionBudget" in versions and "policy/v1beta1" not in versions
+
+
+# --- everything rendered validates strictly, on every supported version -----------------------
+
+SWITCHES = {
+    "proxy protocol": {"sticky-sessions:ingress.proxyProtocol": True},
+    "metrics off": {"sticky-sessions:ingress.metrics": False},
+    "3 replicas": {"sticky-sessions:ingress.replicas": 3},
+    "Local traffic": {"sticky-sessions:ingress.externalTrafficPolicy": "Local"},
+    "flavor": {"sticky-sessions:ingress.loadBalancerFlavor": "large"},
+}
+
+
+@pytest.fixture(scope="module", params=[(s, c) for s in STACKS for c in CONTROLLER_NAMES])
+def stack_with(request: pytest.FixtureRequest) -> ProgramRun:
+    stack, controller = request.param
+    return run_ok({"sticky-sessions:ingress.controller": controller}, stack=stack)
+
+
+@functools.cache
+def _validated(obj_json: str, minor: str) -> None:
+    """Each distinct object once per version (charts render many the same in every stack)."""
+    kubernetes_validate.validate(json.loads(obj_json), minor, strict=True)
+
+
+def validate(obj: dict[str, Any], minor: str) -> None:
+    _validated(json.dumps(obj, sort_keys=True), minor)
+
+
+@needs_helm
+@pytest.mark.parametrize("minor", SUPPORTED_KUBERNETES_VERSIONS)
+def test_every_rendered_object_validates_on_every_version(
+    stack_with: ProgramRun, minor: str
+) -> None:
+    for release in stack_with.of_type(RELEASE):
+        for obj in rendered(stack_with, release.name, minor):
+            validate(obj, minor)
+
+
+@needs_helm
+@pytest.mark.parametrize("switch", SWITCHES.values(), ids=SWITCHES.keys())
+@pytest.mark.parametrize("controller", CONTROLLER_NAMES)
+def test_rendered_objects_validate_with_each_switch(switch: dict, controller: str) -> None:
+    if controller == "traefik" and ("proxyProtocol" in str(switch) or "metrics" in str(switch)):
+        pytest.skip("refused with Traefik (tested in test_traefik.py)")
+    run = run_ok({"sticky-sessions:ingress.controller": controller} | switch)
+    for obj in rendered(run, "ingress-release"):
+        validate(obj, "1.34")
+
+
+# --- the facts the program relies on, on the rendered output -------------------------------------
+
+
+@needs_helm
+def test_the_controller_service_is_the_one_the_program_reads(stack_run: ProgramRun) -> None:
+    objects = rendered(stack_run, "ingress-release")
+    lookup = stack_run.one("kubernetes:core/v1:Service", "ingress-controller-service")
+    namespace, name = lookup.id.split("/")
+    [service] = [o for o in by_kind(objects, "Service") if o["metadata"]["name"] == name]
+    assert service["metadata"]["namespace"] == namespace
+    assert service["spec"]["type"] == "LoadBalancer"
+    assert service["spec"]["externalTrafficPolicy"] == "Cluster"
+
+
+@needs_helm
+def test_proxy_protocol_reaches_the_service_and_the_controller_configmap() -> None:
+    run = run_ok({"sticky-sessions:ingress.proxyProtocol": True})
+    objects = rendered(run, "ingress-release")
+    [service] = [
+        o
+        for o in by_kind(objects, "Service")
+        if o["metadata"]["name"] == "ingress-nginx-controller"
+    ]
+    annotations = service["metadata"]["annotations"]
+    assert annotations["loadbalancer.openstack.org/proxy-protocol"] == "true"
+    [config] = by_kind(objects, "ConfigMap")
+    assert config["data"]["use-proxy-protocol"] == "true"
+
+
+@needs_helm
+def test_ingress_nginx_renders_its_admission_webhook_and_a_prod_budget(
+    dev: ProgramRun, prod: ProgramRun
+) -> None:
+    dev_objects, prod_objects = rendered(dev, "ingress-release"), rendered(prod, "ingress-release")
+    assert by_kind(dev_objects, "ValidatingWebhookConfiguration")
+    assert len(by_kind(dev_objects, "Job")) == 2  # the admission certificate Jobs
+    assert not by_kind(dev_objects, "PodDisruptionBudget")  # one replica: no budget to block
+    [budget] = by_kind(prod_objects, "PodDisruptionBudget")
+    assert budget["spec"]["minAvailable"] == 1
+    [deployment] = by_kind(prod_objects, "Deployment")
+    assert deployment["spec"]["replicas"] == 3
+    topologies = {
+        c["topologyKey"]
+        for c in deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    }
+    assert topologies == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+
+
+@needs_helm
+def test_traefik_serves_the_nginx_class_and_publishes_its_service(prod: ProgramRun) -> None:
+    run = run_ok({"sticky-sessions:ingress.controller": "traefik"}, stack="prod")
+    objects = rendered(run, "ingress-release")
+    [deployment] = by_kind(objects, "Deployment")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--providers.kubernetesingressnginx.ingressClass=nginx" in args
+    assert "--providers.kubernetesingressnginx.controllerClass=k8s.io/ingress-nginx" in args
+    # The Service whose address the program reads, and the Ingress status gets.
+    assert "--providers.kubernetesingressnginx.publishservice=traefik/traefik" in args
+    [budget] = by_kind(objects, "PodDisruptionBudget")
+    assert budget["apiVersion"] == "policy/v1"  # rendered for the cluster's API versions
+    assert len(by_kind(objects, "CustomResourceDefinition")) == 25
+
+
+# --- the project's policies hold on what the charts install --------------------------------------
+
+OPTIONS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
+
+
+def policy_violations(obj: dict[str, Any]) -> list[str]:
+    group, _, version = obj["apiVersion"].rpartition("/")
+    token = f"kubernetes:{group or 'core'}/{version}:{obj['kind']}"
+    found: list[str] = []
+    for policy in rules.POLICIES:
+        if isinstance(policy, ResourceValidationPolicy):
+            args = ResourceValidationArgs(
+                token, unknown_checking_proxy(obj), "urn", obj["metadata"]["name"], OPTIONS, None
+            )
+            policy.validate(
+                args, lambda message, _urn, p=policy: found.append(f"{p.name}: {message}")
+            )
+    return found
+
+
+@needs_helm
+def test_every_rendered_object_obeys_the_projects_policies(stack_with: ProgramRun) -> None:
+    for release in stack_with.of_type(RELEASE):
+        for obj in rendered(stack_with, release.name):
+            assert policy_violations(obj) == [], f"{obj['kind']} {obj['metadata']['name']}"
+
+
+@needs_helm
+def test_the_policy_check_sees_a_chart_container_without_a_limit(dev: ProgramRun) -> None:
+    [deployment] = by_kind(rendered(dev, "ingress-release"), "Deployment")
+    deployment["spec"]["template"]["spec"]["containers"][0]["resources"].pop("limits")
+    assert any("container-resources" in v for v in policy_violations(deployment))
+
+
+@needs_helm
+def test_what_each_chart_installs(dev: ProgramRun, prod: ProgramRun) -> None:
+    # The README's tables of what each chart installs come from these counts.
+    nginx = Counter(o["kind"] for o in rendered(dev, "ingress-release"))
+    assert sum(nginx.values()) == 18 and nginx["CustomResourceDefinition"] == 0
+    cert_manager = Counter(o["kind"] for o in rendered(prod, "cert-manager-release"))
+    assert cert_manager["CustomResourceDefinition"] == 6
