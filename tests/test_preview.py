@@ -220,3 +220,91 @@ def test_the_preview_says_which_settings_replace_a_pool_or_the_cluster(
     pools = [line for line in out.splitlines() if "the new pool first" in line]
     assert len(pools) == 3 and all("nodePool.flavor" in line for line in pools)
     assert not any("nodePool.desiredNodes" in line for line in pools)
+
+
+# --- what the charts install, rendered with Helm -----------------------------------------------
+
+
+@pytest.fixture
+def needs_helm() -> None:
+    from tools import helm
+
+    try:
+        helm.find_helm()
+    except helm.HelmUnavailable as error:
+        pytest.skip(str(error))
+
+
+def test_the_tree_shows_what_each_release_installs(
+    needs_helm: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert "~ Deployment ingress-nginx/ingress-nginx-controller (rendered by Helm)" in out
+    assert "~ Service ingress-nginx/ingress-nginx-controller (rendered by Helm)" in out
+    assert "type: LoadBalancer" in out
+    assert "18 objects rendered by Helm" in out.splitlines()[-1]
+
+
+def test_out_writes_the_rendered_objects_in_apply_order(
+    needs_helm: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "--stack",
+                "dev",
+                "--set",
+                "sticky-sessions:ingress.controller=traefik",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    files = sorted(p.name for p in tmp_path.glob("helm-traefik-*.yaml"))
+    assert len(files) == 30
+    kinds = [yaml.safe_load((tmp_path / f).read_text())["kind"] for f in files]
+    assert kinds[:25] == ["CustomResourceDefinition"] * 25  # definitions first
+    for name in files:
+        kubernetes_validate.validate(
+            yaml.safe_load((tmp_path / name).read_text()), "1.34", strict=True
+        )
+
+
+def test_json_includes_what_each_release_renders(
+    needs_helm: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--stack", "prod", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document["rendered"]) == {"ingress-nginx", "cert-manager"}
+    assert len(document["rendered"]["ingress-nginx"]) == 19
+
+
+def test_a_chart_version_that_is_not_vendored_is_a_note_not_a_failure(
+    needs_helm: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--set", "sticky-sessions:ingress.chartVersion=4.15.0"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Note: release ingress-nginx is not rendered: chart ingress-nginx 4.15.0 is not vendored"
+        in out
+    )
+    assert "0 objects rendered by Helm" in out
+
+
+def test_without_helm_the_preview_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tools import helm
+
+    def missing() -> Path:
+        raise helm.HelmUnavailable("no Helm binary: run `venv/bin/python -m tools.helm install`")
+
+    monkeypatch.setattr(helm, "find_helm", missing)
+    assert main(["--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Note: the charts are not rendered: no Helm binary: run "
+        "`venv/bin/python -m tools.helm install`" in out
+    )

@@ -31,6 +31,8 @@ from tools.offline import (
     plain,
     run_program,
 )
+from tools.preview_charts import Rendered, as_json, render_run, tree_lines
+from tools.preview_charts import output_files as rendered_files
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 OUTPUT_INDEX = ".preview-files"  # what the last --out wrote, so a re-run removes only that
@@ -170,7 +172,7 @@ def _highlights(resource: Registration) -> list[str]:
     return lines
 
 
-def _tree(run: ProgramRun) -> list[str]:
+def _tree(run: ProgramRun, rendered: Rendered) -> list[str]:
     names = {r.urn: r.name for r in run.resources}
     children: dict[str, list[Registration]] = {}
     for resource in run.resources:
@@ -190,6 +192,7 @@ def _tree(run: ProgramRun) -> list[str]:
         if waits:
             details.append("waits for: " + ", ".join(waits))
         kids = children.get(resource.urn, [])
+        details += tree_lines(rendered.objects.get(resource.urn, []))
         for detail in details:
             lines.append(f"{below}{'│  ' if kids else '   '}  {detail}")
         for index, child in enumerate(kids):
@@ -222,7 +225,8 @@ def _record_to_create(run: ProgramRun) -> list[str]:
     return [f"Note: create this DNS record by hand (no sticky-sessions:dns.zone): {record}"]
 
 
-def render_text(run: ProgramRun) -> str:
+def render_text(run: ProgramRun, rendered: Rendered | None = None) -> str:
+    rendered = rendered or Rendered()
     lines = [
         f"Previewing stack {run.config.stack} of {run.config.project} offline "
         "(OVHcloud and the cluster are answered by mocks; nothing is created).",
@@ -231,22 +235,24 @@ def render_text(run: ProgramRun) -> str:
         *(f"    {key}: {value}" for key, value in _masked_config(run).items()),
         "",
         "Resources (+ create, > read):",
-        *_tree(run),
+        *_tree(run, rendered),
         "",
         "Warnings:" if run.warnings() else "Warnings: none",
         *(f"    {warning}" for warning in run.warnings()),
         *_record_to_create(run),
-        *(f"Note: {note}" for note in run.notes),
+        *(f"Note: {note}" for note in [*run.notes, *rendered.notes]),
         "",
         "Outputs:",
         *(f"    {name}: {value}" for name, value in _masked_outputs(run).items()),
         "",
-        f"{len(run.resources)} resources, {len(run.outputs)} outputs.",
+        f"{len(run.resources)} resources, {rendered.count} objects rendered by Helm, "
+        f"{len(run.outputs)} outputs.",
     ]
     return "\n".join(lines)
 
 
-def render_json(run: ProgramRun) -> str:
+def render_json(run: ProgramRun, rendered: Rendered | None = None) -> str:
+    rendered = rendered or Rendered()
     document = {
         "project": run.config.project,
         "stack": run.config.stack,
@@ -269,7 +275,8 @@ def render_json(run: ProgramRun) -> str:
         "outputs": _masked_outputs(run),
         "secretOutputs": sorted(run.secret_outputs),
         "warnings": run.warnings(),
-        "notes": run.notes,
+        "notes": [*run.notes, *rendered.notes],
+        "rendered": as_json(run, rendered),
     }
     return json.dumps(document, indent=2, sort_keys=False)
 
@@ -281,8 +288,9 @@ def _kind_rank(kind: str) -> int:
     return APPLY_ORDER.index(kind) if kind in APPLY_ORDER else len(APPLY_ORDER)
 
 
-def output_files(run: ProgramRun) -> dict[str, str]:
-    """File name -> content: one manifest per object (apply order), Helm values, graph.md."""
+def output_files(run: ProgramRun, rendered: Rendered | None = None) -> dict[str, str]:
+    """File name -> content: one manifest per object (apply order), Helm values, what each
+    release renders (helm-<release>-*.yaml), graph.md."""
     objects = sorted(
         enumerate(manifest(r) for r in kubernetes_objects(run)),
         key=lambda pair: (_kind_rank(pair[1]["kind"]), pair[0]),
@@ -302,6 +310,7 @@ def output_files(run: ProgramRun) -> dict[str, str]:
         )
         body = yaml.safe_dump(inputs.get("values") or {}, sort_keys=False)
         files[f"values-{inputs['name']}.yaml"] = header + body
+    files |= rendered_files(run, rendered or Rendered())
     files["graph.md"] = render_graph(run)
     return files
 
@@ -366,15 +375,16 @@ def main(argv: Sequence[str] | None = None, project_dir: Path = PROJECT_DIR) -> 
         cause = message.splitlines()[0] if message else type(run.error).__name__
         print(f"preview: the program failed: {cause}", file=sys.stderr)
         return EXIT_FAILED
+    rendered = render_run(run)
     if args.out is not None:
         try:
-            write_output(args.out, output_files(run))
+            write_output(args.out, output_files(run, rendered))
         except OSError as error:
             print(f"preview: cannot write {args.out}: {error.strerror or error}", file=sys.stderr)
             return EXIT_FAILED
-    print(render_json(run) if args.json else render_text(run))
+    print(render_json(run, rendered) if args.json else render_text(run, rendered))
     if args.out is not None and not args.json:
-        print(f"Wrote manifests, Helm values and graph.md to {args.out}/")
+        print(f"Wrote manifests, Helm values, rendered charts and graph.md to {args.out}/")
     return EXIT_OK
 
 
