@@ -10,6 +10,7 @@ library the Kubernetes provider embeds; this one only renders for the preview an
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -133,6 +134,10 @@ def api_versions(kubernetes_minor: str) -> tuple[str, ...]:
     schemas kubernetes-validate ships: what a real cluster reports to Helm's .Capabilities."""
     import kubernetes_validate
 
+    # Derived once per minor and kept beside the Helm binary: the schemas take a while to load.
+    cached = CACHE_DIR / f"api-versions-{kubernetes_minor}-{kubernetes_validate.__version__}.json"
+    if cached.is_file():
+        return tuple(json.loads(cached.read_text()))
     schemas = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
     definitions = json.loads(
         (schemas / f"v{kubernetes_minor}.0-local" / "_definitions.json").read_text()
@@ -145,6 +150,9 @@ def api_versions(kubernetes_minor: str) -> tuple[str, ...]:
                 continue
             group_version = f"{gvk['group']}/{gvk['version']}" if gvk["group"] else gvk["version"]
             found |= {group_version, f"{group_version}/{gvk['kind']}"}
+    with contextlib.suppress(OSError):  # a read-only checkout still renders, only slower
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        cached.write_text(json.dumps(sorted(found)))
     return tuple(sorted(found))
 
 

@@ -4,6 +4,7 @@ the preview's tree, its `--out` files and its `--json` document."""
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ import yaml
 
 from components.config_cluster import DEFAULT_KUBERNETES_VERSION
 from tools import helm
-from tools.offline import ProgramRun, plain
+from tools.offline import ProgramRun, Registration, plain
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 # The order `kubectl apply` needs: definitions and namespaces before what uses them.
@@ -57,12 +58,21 @@ def render_run(run: ProgramRun) -> Rendered:
     except helm.HelmUnavailable as error:
         rendered.notes.append(f"the charts are not rendered: {error}")
         return rendered
-    for release in releases:
+
+    def render(release: Registration) -> list[dict[str, Any]] | str:
         inputs = plain(release.inputs)
         try:
-            rendered.objects[release.urn] = helm.render_release(inputs, minor)
+            return helm.render_release(inputs, minor)
         except helm.ChartNotVendored as error:
-            rendered.notes.append(f"release {inputs.get('name')} is not rendered: {error}")
+            return f"release {inputs.get('name')} is not rendered: {error}"
+
+    # One `helm template` process per release, side by side.
+    with ThreadPoolExecutor(max_workers=len(releases)) as pool:
+        for release, result in zip(releases, pool.map(render, releases), strict=True):
+            if isinstance(result, str):
+                rendered.notes.append(result)
+            else:
+                rendered.objects[release.urn] = result
     return rendered
 
 
