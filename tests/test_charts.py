@@ -220,4 +220,12 @@ def test_what_each_chart_installs(dev: ProgramRun, prod: ProgramRun) -> None:
     nginx = Counter(o["kind"] for o in rendered(dev, "ingress-release"))
     assert sum(nginx.values()) == 18 and nginx["CustomResourceDefinition"] == 0
     cert_manager = Counter(o["kind"] for o in rendered(prod, "cert-manager-release"))
-    assert cert_manager["CustomResourceDefinition"] == 6
+    assert sum(cert_manager.values()) == 50 and cert_manager["CustomResourceDefinition"] == 6
+    assert (cert_manager["ClusterRole"], cert_manager["ClusterRoleBinding"]) == (13, 10)
+    traefik = Counter(
+        o["kind"]
+        for o in rendered(
+            run_ok({"sticky-sessions:ingress.controller": "traefik"}), "ingress-release"
+        )
+    )
+    assert sum(traefik.values()) == 30 and traefik["CustomResourceDefinition"] == 25
