@@ -249,11 +249,11 @@ def _reason(error: BaseException) -> str:
     return printable(str(error) or type(error).__name__, limit=160)
 
 
-async def _get(session: aiohttp.ClientSession, url: str) -> Answer:
+async def _get(session: aiohttp.ClientSession, url: str, retries: int = CONNECT_RETRIES) -> Answer:
     """One GET, its body read up to MAX_BODY_BYTES. A refused connection or a timeout is retried
-    CONNECT_RETRIES times; every failure ends as a CheckError saying why."""
+    `retries` times; every failure ends as a CheckError saying why."""
     shown = shown_url(url)
-    for attempt in range(CONNECT_RETRIES + 1):
+    for attempt in range(retries + 1):
         try:
             async with session.get(url, allow_redirects=False) as response:
                 body = await _read_bounded(response)
@@ -277,7 +277,7 @@ async def _get(session: aiohttp.ClientSession, url: str) -> Answer:
         except aiohttp.ClientSSLError as error:
             raise CheckError(f"{shown}: TLS failed ({_reason(error)})") from None
         except (aiohttp.ClientConnectorError, TimeoutError) as error:
-            if attempt == CONNECT_RETRIES:
+            if attempt == retries:
                 raise CheckError(f"{shown} is unreachable: {_reason(error)}") from None
             await asyncio.sleep(0.1 * 2**attempt)
         except aiohttp.ClientPayloadError as error:
@@ -479,6 +479,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"seconds per request (finite, up to {MAX_TIMEOUT:g})",
     )
+    parser.add_argument(
+        "--watch", type=float, metavar="SECONDS", help="watch sessions for SECONDS instead"
+    )
+    parser.add_argument("--sessions", type=int, default=20, metavar="N", help="with --watch")
+    parser.add_argument(
+        "--interval", type=float, default=1.0, metavar="S", help="with --watch: seconds"
+    )
     verification = parser.add_mutually_exclusive_group()
     verification.add_argument(
         "--ca-cert", type=Path, metavar="FILE", help="verify https against this CA (PEM)"
@@ -501,6 +508,28 @@ def _checked_url(url: str) -> str:
     return url
 
 
+def _watch(args: argparse.Namespace, url: str, cookie_name: str) -> int:
+    from tools.watch_affinity import bounds_problem, render_text, watch_sessions
+
+    problem = bounds_problem(args.watch, args.sessions, args.interval)
+    if problem is not None:
+        raise CheckError(f"{problem} (see --help)")
+    watch = asyncio.run(
+        watch_sessions(
+            url,
+            cookie_name,
+            args.watch,
+            args.sessions,
+            args.interval,
+            args.timeout,
+            Tls(args.ca_cert, args.insecure),
+            live=sys.stderr.isatty() and not args.json,
+        )
+    )
+    print(json.dumps(watch.as_json(), indent=2) if args.json else render_text(watch))
+    return watch.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -517,6 +546,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not url or not isinstance(url, str):
                 raise CheckError("the stack has no `url` output: pass the URL")
         url = _checked_url(str(url))
+        if args.watch is not None:
+            return _watch(args, url, cookie_name)
         with tqdm(
             total=args.requests + args.clients,
             desc="requests",

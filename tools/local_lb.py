@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -318,3 +319,87 @@ def throwaway_ca(directory: Path, name: str = "sticky-test") -> Certificates:
     ):  # fmt: skip
         subprocess.run([str(part) for part in command], check=True, capture_output=True)
     return Certificates(ca, certificate, key)
+
+
+# --- load balancers that change under a running check: take a pod out, put it back ------------
+
+
+@dataclass
+class Balancer:
+    """A running HAProxy or nginx whose pods can be taken out and put back while clients run."""
+
+    kind: str
+    port: int
+    workdir: Path
+    process: subprocess.Popen[bytes]
+    backends: list[int]
+    cookie_name: str
+    active: list[bool]
+
+    def _haproxy(self, command: str) -> None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
+            admin.settimeout(5)
+            admin.connect(str(self.workdir / "admin.sock"))
+            admin.sendall(command.encode() + b"\n")
+            admin.recv(4096)
+
+    def _reload_nginx(self) -> None:
+        live = [b for b, on in zip(self.backends, self.active, strict=True) if on]
+        (self.workdir / "nginx.conf").write_text(
+            nginx_config(self.workdir, self.port, live, self.cookie_name)
+        )
+        self.process.send_signal(signal.SIGHUP)
+        time.sleep(0.5)  # the master starts new workers and retires the old ones
+
+    def set_active(self, index: int, active: bool) -> None:
+        self.active[index] = active
+        if self.kind == "haproxy":
+            self._haproxy(f"set server pods/pod{index} state {'ready' if active else 'maint'}")
+        else:
+            self._reload_nginx()
+
+
+@contextlib.contextmanager
+def balancer(
+    kind: str, backends: Sequence[int], cookie_name: str, inactive: Sequence[int] = ()
+) -> Iterator[Balancer]:
+    """HAProxy (cookie insert, runtime API on an admin socket) or nginx (cookie + consistent
+    hash, reloaded with a rewritten configuration) in front of `backends`; the pods at the
+    `inactive` indexes start out of rotation."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix=f"{kind}-") as directory:
+        workdir = Path(directory)
+        active = [index not in inactive for index in range(len(backends))]
+        if kind == "haproxy":
+            config = haproxy_config(port, backends, cookie_name).replace(
+                "global\n", f"global\n    stats socket {workdir}/admin.sock mode 600 level admin\n"
+            )
+            for index in inactive:
+                config = config.replace(f" cookie pod{index}\n", f" cookie pod{index} disabled\n")
+            (workdir / "haproxy.cfg").write_text(config)
+            command = [
+                shutil.which("haproxy") or "haproxy",
+                "-db",
+                "-f",
+                str(workdir / "haproxy.cfg"),
+            ]
+        else:
+            live = [b for b, on in zip(backends, active, strict=True) if on]
+            (workdir / "nginx.conf").write_text(nginx_config(workdir, port, live, cookie_name))
+            command = [
+                shutil.which("nginx") or "nginx", "-p", str(workdir), "-c",
+                str(workdir / "nginx.conf"), "-e", str(workdir / "error.log"),
+            ]  # fmt: skip
+        log = (workdir / "stderr.log").open("wb")
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+        try:
+            wait_until_listening(port, process)
+            yield Balancer(kind, port, workdir, process, list(backends), cookie_name, active)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+            log.close()
