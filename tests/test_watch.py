@@ -1,0 +1,164 @@
+"""Sessions through a change: the watch behind real HAProxy and nginx on 127.0.0.1 while a pod
+goes away, a pod comes, or every pod fails for a moment."""
+
+import contextlib
+import io
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tools.check_affinity import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY, main
+from tools.local_lb import Balancer, balancer, free_port, what_is_my_pod
+from tools.offline import PROJECT_DIR
+from tools.watch_affinity import MAX_MOVES, Session
+
+PODS = ["pod-a", "pod-b", "pod-c", "pod-d"]
+KINDS = [
+    pytest.param(
+        kind,
+        marks=pytest.mark.skipif(
+            shutil.which(kind) is None, reason=f"{kind} is not installed (apt-get install {kind})"
+        ),
+    )
+    for kind in ("haproxy", "nginx")
+]
+
+
+@contextlib.contextmanager
+def running(kind: str, inactive: tuple[int, ...] = ()) -> Iterator[Balancer]:
+    with what_is_my_pod(PODS) as pods, balancer(kind, pods, "stickounet", inactive) as lb:
+        yield lb
+
+
+def watch(lb: Balancer, change: Callable[[], None] | None = None, at: float = 0.8) -> dict:
+    """A 2-second watch of 12 sessions; `change` happens `at` seconds in."""
+    timer = threading.Timer(at, change) if change else None
+    if timer:
+        timer.start()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(
+            [f"http://127.0.0.1:{lb.port}/", "--watch", "2", "--sessions", "12",
+             "--interval", "0.1", "--json"]
+        )  # fmt: skip
+    if timer:
+        timer.join()
+    report = json.loads(out.getvalue())
+    assert report["exitCode"] == code
+    return report
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_nothing_changes_every_session_keeps_its_pod(kind: str) -> None:
+    with running(kind) as lb:
+        report = watch(lb)
+    assert report["exitCode"] == EXIT_STICKY
+    assert (report["sessions"], report["kept"], report["moved"], report["failed"]) == (12, 12, 0, 0)
+    assert all(s["first_pod"] in PODS and s["moves"] == [] for s in report["per_session"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_pod_taken_out_moves_exactly_its_sessions(kind: str) -> None:
+    with running(kind) as lb:
+        report = watch(lb, lambda: lb.set_active(0, False))
+    assert report["exitCode"] == EXIT_NOT_STICKY
+    pinned = [s for s in report["per_session"] if s["first_pod"] == "pod-a"]
+    others = [s for s in report["per_session"] if s["first_pod"] != "pod-a"]
+    assert pinned, "no session was pinned to the pod taken out"
+    for session in pinned:  # each moved once, away from the pod that went
+        [move] = session["moves"]
+        assert move["from"] == "pod-a" and move["to"] != "pod-a" and 0.5 < move["at"] < 2
+    assert all(s["moves"] == [] for s in others)  # the others stayed
+    assert report["moved"] == len(pinned)
+    assert report["gone"] == ["pod-a"]
+
+
+def test_a_pod_added_behind_haproxy_moves_no_session() -> None:
+    if shutil.which("haproxy") is None:
+        pytest.skip("haproxy is not installed (apt-get install haproxy)")
+    with running("haproxy", inactive=(3,)) as lb:
+        report = watch(lb, lambda: lb.set_active(3, True))
+    assert report["exitCode"] == EXIT_STICKY  # cookie insert pins each existing session
+    assert report["moved"] == 0 and "pod-d" not in report["pods"]
+
+
+def test_a_pod_added_behind_a_consistent_hash_moves_sessions_only_to_it() -> None:
+    # nginx hashing the cookie, as ingress-nginx's balanced mode does: a new pod takes a share
+    # of the existing sessions, and no session moves anywhere else.
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    with running("nginx", inactive=(3,)) as lb:
+        report = watch(lb, lambda: lb.set_active(3, True))
+    moves = [m for s in report["per_session"] for m in s["moves"]]
+    assert all(m["to"] == "pod-d" for m in moves)
+    assert report["failed"] == 0
+
+
+def test_every_pod_failing_for_a_moment_is_counted_then_recovers() -> None:
+    if shutil.which("haproxy") is None:
+        pytest.skip("haproxy is not installed (apt-get install haproxy)")
+    with running("haproxy") as lb:
+
+        def outage() -> None:
+            for index in range(len(PODS)):
+                lb.set_active(index, False)
+            time.sleep(0.4)
+            for index in range(len(PODS)):
+                lb.set_active(index, True)
+
+        report = watch(lb, outage, at=0.6)
+    assert report["exitCode"] == EXIT_NOT_STICKY
+    assert report["failed"] == 12  # every session saw the outage
+    for session in report["per_session"]:
+        assert 1 <= session["longest_failure_run"] <= session["failures"]
+    assert {pod for pod, seen in report["pods"].items() if seen["last"] > 1.2} == set(PODS)
+
+
+def test_a_url_that_does_not_answer_at_the_start_cannot_be_watched(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main([f"http://127.0.0.1:{free_port()}/", "--watch", "1"])
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR and "could not check" in err and "unreachable" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--watch", "0"], ["--watch", "-1"], ["--sessions", "0"], ["--interval", "0"],
+     ["--interval", "nan"], ["--sessions", "201"]],
+    ids=["no time", "negative time", "no session", "no interval", "nan interval", "too many"],
+)  # fmt: skip
+def test_bad_watch_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["http://127.0.0.1:1/", "--watch", "1", *argv]) == EXIT_ERROR
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_memory_stays_bounded_however_often_a_session_moves() -> None:
+    session = Session()
+    for step in range(10 * MAX_MOVES):
+        session.answered("pod-a" if step % 2 else "pod-b", float(step))
+    assert session.move_count == 10 * MAX_MOVES - 1 and len(session.moves) == MAX_MOVES
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
+def test_ctrl_c_ends_the_watch_early_with_the_full_report() -> None:
+    with running("haproxy") as lb:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tools.check_affinity", f"http://127.0.0.1:{lb.port}/",
+             "--watch", "60", "--sessions", "3", "--interval", "0.2", "--json"],
+            cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(2)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    report = json.loads(out)
+    assert report["interrupted"] is True and report["seconds"] < 30
+    assert report["kept"] == 3 and process.returncode == EXIT_STICKY
+    assert "Traceback" not in err
