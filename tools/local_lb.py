@@ -96,12 +96,13 @@ def what_is_my_pod(pods: Sequence[str], delay: float = 0.0) -> Iterator[list[int
 
 
 @contextlib.contextmanager
-def _process(command: list[str], port: int, workdir: Path) -> Iterator[int]:
+def _process(command: list[str], port: int, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `command` until it listens on `port`; stop it whatever happens in the block."""
     log = (workdir / "stderr.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     try:
         wait_until_listening(port, process)
-        yield port
+        yield process
     finally:
         process.terminate()
         try:
@@ -390,16 +391,5 @@ def balancer(
                 shutil.which("nginx") or "nginx", "-p", str(workdir), "-c",
                 str(workdir / "nginx.conf"), "-e", str(workdir / "error.log"),
             ]  # fmt: skip
-        log = (workdir / "stderr.log").open("wb")
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-        try:
-            wait_until_listening(port, process)
+        with _process(command, port, workdir) as process:
             yield Balancer(kind, port, workdir, process, list(backends), cookie_name, active)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-            log.close()
