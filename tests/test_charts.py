@@ -109,12 +109,15 @@ def test_every_rendered_object_validates_on_every_version(
 @needs_helm
 @pytest.mark.parametrize("switch", SWITCHES.values(), ids=SWITCHES.keys())
 @pytest.mark.parametrize("controller", CONTROLLER_NAMES)
-def test_rendered_objects_validate_with_each_switch(switch: dict, controller: str) -> None:
+def test_rendered_objects_validate_with_each_switch_on_every_version(
+    switch: dict, controller: str
+) -> None:
     if controller == "traefik" and ("proxyProtocol" in str(switch) or "metrics" in str(switch)):
         pytest.skip("refused with Traefik (tested in test_traefik.py)")
     run = run_ok({"sticky-sessions:ingress.controller": controller} | switch)
-    for obj in rendered(run, "ingress-release"):
-        validate(obj, "1.34")
+    for minor in SUPPORTED_KUBERNETES_VERSIONS:
+        for obj in rendered(run, "ingress-release", minor):
+            validate(obj, minor)
 
 
 # --- the facts the program relies on, on the rendered output -------------------------------------

@@ -346,11 +346,24 @@ class Balancer:
 
     def _reload_nginx(self) -> None:
         live = [b for b, on in zip(self.backends, self.active, strict=True) if on]
-        (self.workdir / "nginx.conf").write_text(
-            nginx_config(self.workdir, self.port, live, self.cookie_name)
-        )
+        config = nginx_config(self.workdir, self.port, live or self.backends, self.cookie_name)
+        if not live:  # nginx refuses an empty upstream: every server marked down answers 502
+            for backend in self.backends:
+                config = config.replace(
+                    f"server {LOOPBACK}:{backend};", f"server {LOOPBACK}:{backend} down;"
+                )
+        (self.workdir / "nginx.conf").write_text(config)
         self.process.send_signal(signal.SIGHUP)
         time.sleep(0.5)  # the master starts new workers and retires the old ones
+
+    def set_all(self, active: bool) -> None:
+        """Every pod in or out of rotation at once (nginx reloads once)."""
+        if self.kind == "haproxy":
+            for index in range(len(self.backends)):
+                self.set_active(index, active)
+            return
+        self.active = [active] * len(self.backends)
+        self._reload_nginx()
 
     def set_active(self, index: int, active: bool) -> None:
         self.active[index] = active
