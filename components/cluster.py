@@ -70,6 +70,17 @@ class ClusterArgs:
     secret: bool = False
 
 
+def cluster_outputs(cluster: OvhCluster | StackCluster) -> dict[str, pulumi.Output[str]]:
+    """What a cluster component that knows its region and version registers."""
+    return {
+        "kubeconfig": cluster.kubeconfig,
+        "cluster_id": cluster.cluster_id,
+        "cluster_name": cluster.cluster_name,
+        "region": cluster.region,
+        "kubernetes_version": cluster.kubernetes_version,
+    }
+
+
 class OvhCluster(pulumi.ComponentResource):
     """An MKS cluster, its private network if any, and a node pool per zone (one pool in a
     single-zone region); `provider` deploys onto it once the nodes exist."""
@@ -163,15 +174,7 @@ class OvhCluster(pulumi.ComponentResource):
         self.cluster_name = self.kube.name
         self.region = self.kube.region
         self.kubernetes_version = self.kube.version
-        self.register_outputs(
-            {
-                "kubeconfig": self.kubeconfig,
-                "cluster_id": self.cluster_id,
-                "cluster_name": self.cluster_name,
-                "region": self.region,
-                "kubernetes_version": self.kubernetes_version,
-            }
-        )
+        self.register_outputs(cluster_outputs(self))
 
 
 class ExistingCluster(pulumi.ComponentResource):
@@ -238,15 +241,7 @@ class StackCluster(pulumi.ComponentResource):
             self.cluster_id.apply(lambda cluster_id: cluster_id or stack_name),
             pulumi.ResourceOptions(parent=self),
         )
-        self.register_outputs(
-            {
-                "kubeconfig": self.kubeconfig,
-                "cluster_id": self.cluster_id,
-                "cluster_name": self.cluster_name,
-                "region": self.region,
-                "kubernetes_version": self.kubernetes_version,
-            }
-        )
+        self.register_outputs(cluster_outputs(self))
 
 
 def build_cluster(
