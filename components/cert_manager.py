@@ -87,9 +87,9 @@ class CertManager(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=CERT_MANAGER_RELEASE,
-            chart=CERT_MANAGER_CHART["name"],
-            version=CERT_MANAGER_CHART["version"],
-            repository_opts={"repo": CERT_MANAGER_CHART["repository"]},
+            chart=CERT_MANAGER_CHART.name,
+            version=CERT_MANAGER_CHART.version,
+            repository_opts={"repo": CERT_MANAGER_CHART.repository},
             namespace=namespace.metadata["name"],
             values=cert_manager_values(tls),
             cleanup_on_fail=True,

@@ -25,7 +25,6 @@ IN_PLACE = "in place"
 REPLACES_POOL = "replaces the pool (the new one first, nodes drained)"
 REPLACES_CLUSTER = "**replaces the cluster**: a new etcd, every workload gone"
 NEVER_CHANGES = "**cannot change** after creation (OVHcloud refuses it)"
-REPLACES_OBJECTS = "replaces the objects that carry it (deleted first)"
 
 
 def docs(note: str = "", shown_default: str = "", change: str = "") -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 
 from components.config_base import RFC1123_SUBDOMAIN, Section, docs
+from components.controllers import Chart
 from components.resources import CERT_MANAGER_RESOURCES, Resources, over_defaults
 
 # The ClusterIssuers this stack creates, and the ACME directory each one talks to.
@@ -15,11 +16,11 @@ ACME_SERVERS = {
     "letsencrypt": "https://acme-v02.api.letsencrypt.org/directory",
     "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
 }
-CERT_MANAGER_CHART = {
-    "name": "cert-manager",
-    "repository": "https://charts.jetstack.io",
-    "version": "v1.21.1",  # cert-manager's release tooling keeps the leading v
-}
+CERT_MANAGER_CHART = Chart(
+    name="cert-manager",
+    repository="https://charts.jetstack.io",
+    version="v1.21.1",  # cert-manager's release tooling keeps the leading v
+)
 CERT_MANAGER_NAMESPACE = "cert-manager"
 # What serves HTTP-01 challenges: a Let's Encrypt account e-mail, as ACME asks for one.
 EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"

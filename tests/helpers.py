@@ -23,7 +23,6 @@ CONTROLLER_NAMES = tuple(CONTROLLERS)
 KUBE = "ovh:CloudProject/kube:Kube"
 NODE_POOL = "ovh:CloudProject/kubeNodePool:KubeNodePool"
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
-STACK_REFERENCE = "pulumi:pulumi:StackReference"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CONTROLLER_RELEASE = "ingress-release"  # the controller's; cert-manager has its own
 NAMESPACE = "kubernetes:core/v1:Namespace"

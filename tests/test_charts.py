@@ -46,7 +46,7 @@ def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 # --- the vendored charts are the pinned ones ----------------------------------------------------
 
 PINNED = {c.chart.name: c.chart.version for c in CONTROLLERS.values()} | {
-    CERT_MANAGER_CHART["name"]: CERT_MANAGER_CHART["version"]
+    CERT_MANAGER_CHART.name: CERT_MANAGER_CHART.version
 }
 
 
