@@ -32,6 +32,8 @@ pulumi.export("clusterName", cluster.cluster_name)
 if not isinstance(cluster, ExistingCluster):
     pulumi.export("region", cluster.region)
     pulumi.export("kubernetesVersion", cluster.kubernetes_version)
+if config.cluster.mode == "create" and config.cluster.api_allowed_cidrs is not None:
+    pulumi.export("apiAllowedCidrs", list(config.cluster.api_allowed_cidrs))
 
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 if config.ingress.enabled or config.app.enabled:
@@ -40,7 +42,7 @@ if config.ingress.enabled:
     pulumi.export("ingressClassName", controller.ingress_class_name)
     pulumi.export("loadBalancerAddress", controller.load_balancer_address)
     if config.tls.enabled:  # cert-manager is the platform's, like the controller
-        CertManager("cert-manager", config.tls, INGRESS_CLASS_NAME, opts=on_cluster)
+        cert_manager = CertManager("cert-manager", config.tls, INGRESS_CLASS_NAME, opts=on_cluster)
 
 if config.app.enabled:
     app = StickyApp(
@@ -50,7 +52,12 @@ if config.app.enabled:
             affinity=config.affinity,
             ingress_class_name=controller.ingress_class_name,
             load_balancer_address=controller.load_balancer_address,
-            ingress_waits_for=controller.ready,
+            # The admission webhook must answer; with HTTPS, cert-manager and its issuer must
+            # exist, so that a destroy removes the Ingress (and its Challenge) before them.
+            ingress_waits_for=[
+                *controller.ready,
+                *(cert_manager.ready if config.ingress.enabled and config.tls.enabled else []),
+            ],
             tls=config.tls,
         ),
         opts=on_cluster,

@@ -35,8 +35,11 @@ def kubernetes_provider(
         # Only another cluster replaces the provider (and every resource under it); a rotated
         # or reset kubeconfig updates it.
         cluster_identifier=cluster_identifier,
-        # `pulumi destroy` still finishes when the cluster is already gone.
-        delete_unreachable=True,
+        # No delete_unreachable: with it, a `pulumi refresh` while the API is briefly unreachable
+        # drops every object from the state (pulumi-kubernetes provider/pkg/provider/provider.go
+        # Read, "Deleting the unreachable resource from Pulumi state"), and a value set here
+        # overrides PULUMI_K8S_DELETE_UNREACHABLE (provider.go, deleteUnreachable()): left unset,
+        # the variable still finishes the destroy of a cluster that is already gone.
         opts=opts,
     )
 
@@ -46,9 +49,18 @@ def kubernetes_provider(
 KUBE_TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="60m", delete="30m")
 NODE_POOL_TIMEOUTS = pulumi.CustomTimeouts(create="60m", update="60m", delete="60m")
 # What forces a new pool (ForceNew in terraform-provider-ovh's node pool schema). The pool's
-# name carries their digest, so a change creates the new pool before the old one is drained and
-# deleted; a fixed name would make the bridge delete first and leave the cluster without nodes.
+# name carries their digest, so that the new pool can exist beside the old one.
 POOL_REPLACED_BY = ("flavor", "antiAffinity", "monthlyBilled", "zones")
+# The name alone does not order the replacement: pulumi-ovh autonames `name`, and
+# pulumi-terraform-bridge answers delete-before-replace whenever the program sets an autonamed
+# field itself (pkg/tfbridge/schema.go, nameRequiresDeleteBeforeReplace), which would leave the
+# cluster without nodes. The engine takes an explicit option over the provider's answer
+# (pkg/resource/deploy/step_generator.go, `if goal.DeleteBeforeReplace != nil`).
+CREATE_THEN_DELETE = False
+# terraform-provider-ovh's `nodes_subnet_id` is Optional+Computed, not ForceNew, and its Update
+# has no branch for it (ovh/resource_cloud_project_kube.go, schema and
+# resourceCloudProjectKubeUpdate): a new subnet would be a silent no-op on the cluster.
+KUBE_REPLACED_ON = ["nodesSubnetId"]
 
 
 def node_pool_name(pool: NodePoolConfig, zone: str | None = None) -> str:
@@ -98,11 +110,13 @@ class OvhCluster(pulumi.ComponentResource):
         super().__init__("sticky-sessions:index:OvhCluster", name, None, opts)
         cluster, pool = args.cluster, args.node_pool
         protected = pulumi.ResourceOptions(parent=self, protect=cluster.protect)
-        # With autoscale, the autoscaler owns desiredNodes after creation: a refresh must never
-        # size the pool back to the configured number.
+        # Pools are never protected: `protect` blocks the replacement a flavor or zone change
+        # needs. With autoscale, the autoscaler owns desiredNodes after creation; the bridge
+        # still sends the stored value, which `options.refresh: always` (Pulumi.yaml) keeps
+        # current before every update.
         pool_options = pulumi.ResourceOptions(
             parent=self,
-            protect=cluster.protect,
+            delete_before_replace=CREATE_THEN_DELETE,
             custom_timeouts=NODE_POOL_TIMEOUTS,
             ignore_changes=["desiredNodes"] if pool.autoscale else None,
         )
@@ -117,6 +131,7 @@ class OvhCluster(pulumi.ComponentResource):
                 args.network,
                 service_name=kept(cluster.service_name),  # type: ignore[arg-type]
                 region=cluster.region,
+                unique_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-network",
                 opts=pulumi.ResourceOptions(parent=self, protect=cluster.protect),
             )
         self.kube = cloudproject.Kube(
@@ -134,9 +149,23 @@ class OvhCluster(pulumi.ComponentResource):
                 pulumi.ResourceOptions(
                     custom_timeouts=KUBE_TIMEOUTS,
                     depends_on=list(network.ready) if network else None,
+                    replace_on_changes=KUBE_REPLACED_ON,
                 ),
             ),
         )
+        # Who may reach the API server; without it, the whole internet. The list replaces
+        # OVHcloud's, and removing the resource opens the API again.
+        api_access: list[pulumi.Resource] = []
+        if cluster.api_allowed_cidrs is not None:
+            api_access.append(
+                cloudproject.KubeIpRestrictions(
+                    f"{name}-api-access",
+                    service_name=kept(cluster.service_name),
+                    kube_id=self.kube.id,
+                    ips=list(cluster.api_allowed_cidrs),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
         # One pool per zone (OVHcloud takes one zone per pool), each of the configured size.
         zones: list[str | None] = [*pool.zones] or [None]
         self.node_pools = [
@@ -167,8 +196,9 @@ class OvhCluster(pulumi.ComponentResource):
             f"{name}-kubernetes",
             self.kubeconfig,
             self.kube.id,
-            # Pods need nodes: everything deployed through this provider waits for the pools.
-            pulumi.ResourceOptions(parent=self, depends_on=list(self.node_pools)),
+            # Pods need nodes: everything deployed through this provider waits for the pools,
+            # and for the API restrictions, so that a list without this machine fails now.
+            pulumi.ResourceOptions(parent=self, depends_on=[*self.node_pools, *api_access]),
         )
         self.cluster_id = self.kube.id
         self.cluster_name = self.kube.name

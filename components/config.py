@@ -328,12 +328,16 @@ class AffinityConfig(Section):
     secure: bool | None = Field(
         default=None,
         description="true or false",
-        json_schema_extra=docs(shown_default="`tls.enabled`", note="true needs HTTPS"),
+        json_schema_extra=docs(
+            shown_default="`tls.enabled`",
+            note="true needs HTTPS; false with HTTPS only under Traefik (ingress-nginx marks "
+            "the cookie Secure on every HTTPS request)",
+        ),
     )
     insecure_with_tls: bool = Field(
         default=False,
         description="true or false: true keeps secure false although the stack serves HTTPS",
-        json_schema_extra=docs(note="the cookie then also travels over plain http"),
+        json_schema_extra=docs(note="Traefik only; the cookie then also travels over plain http"),
     )
     mode: Literal["balanced", "persistent"] = Field(
         default="balanced",

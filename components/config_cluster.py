@@ -30,6 +30,16 @@ ClusterMode = Literal["create", "existing", "stack"]
 # region list; terraform-provider-ovh documents EU-WEST-PAR). A cluster there needs the Standard
 # plan, a private network with a gateway, and one node pool per zone.
 MULTI_ZONE_REGIONS = {"EU-WEST-PAR": ("eu-west-par-a", "eu-west-par-b", "eu-west-par-c")}
+# Ranges OVHcloud MKS uses inside every cluster (its "Known limits" page, "Ports and IP
+# ranges"): a nodes' subnet that overlaps one of them breaks routing on the nodes. The Standard
+# plan addresses its pods in 10.240.0.0/13 by default (OVHcloud's "pods and services IP
+# allocation policy" guide).
+RESERVED_NETWORKS = {
+    "10.2.0.0/16": "the pods (Free plan)",
+    "10.3.0.0/16": "the services",
+    "172.17.0.0/16": "the nodes' container runtime bridge",
+}
+STANDARD_PLAN_PODS = "10.240.0.0/13"
 
 
 class ClusterConfig(Section):
@@ -89,6 +99,16 @@ class ClusterConfig(Section):
         description="true or false",
         json_schema_extra=docs(note="`true` protects the cluster and pool from deletion"),
     )
+    api_allowed_cidrs: list[str] | None = Field(
+        default=None,
+        description="IPv4 networks allowed to reach the Kubernetes API, such as "
+        "[203.0.113.7/32]; 0.0.0.0/0 (everyone) only when written",
+        json_schema_extra=docs(
+            note="unset: the API answers the whole internet; required on a `prod` stack. "
+            "List the machines that run `pulumi up` (and CI's)",
+            shown_default="everyone",
+        ),
+    )
     kubeconfig: SecretStr | None = Field(
         default=None,
         description="the kubeconfig of an existing cluster, set with --secret",
@@ -121,6 +141,26 @@ class ClusterConfig(Section):
         if version not in SUPPORTED_KUBERNETES_VERSIONS:
             raise ValueError("OVHcloud does not offer it")
         return version
+
+    @field_validator("api_allowed_cidrs")
+    @classmethod
+    def _ipv4_networks(cls, cidrs: list[str] | None) -> list[str] | None:
+        if cidrs is None:
+            return None
+        if not cidrs:
+            raise ValueError("an empty list restricts nothing: list networks or remove the key")
+        for cidr in cidrs:
+            try:
+                if "/" not in cidr:  # OVHcloud takes networks: one address is written /32
+                    raise ValueError
+                ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(
+                    f"{cidr!r} is not an IPv4 network such as 203.0.113.7/32 (no host bits set)"
+                ) from None
+        if len(set(cidrs)) != len(cidrs):
+            raise ValueError("a network is listed twice")
+        return cidrs
 
     @field_validator("kubeconfig")
     @classmethod
@@ -257,8 +297,13 @@ class NetworkConfig(Section):
     )
     cidr: str = Field(
         default="10.42.0.0/24",
-        description="an IPv4 network in CIDR notation, such as 10.42.0.0/24 (the nodes' subnet)",
-        json_schema_extra=docs(note="`create` mode", change=REPLACES_CLUSTER),
+        description="a private IPv4 network in CIDR notation, such as 10.42.0.0/24 (the nodes' "
+        "subnet), outside 10.2.0.0/16, 10.3.0.0/16, 172.17.0.0/16 and, on the Standard plan, "
+        "10.240.0.0/13",
+        json_schema_extra=docs(
+            note="`create` mode; a change replaces the subnet, the gateway and the cluster",
+            change=REPLACES_CLUSTER,
+        ),
     )
     gateway_model: Literal["s", "m", "l", "xl", "2xl", "3xl"] = Field(
         default="s",
@@ -278,12 +323,6 @@ class NetworkConfig(Section):
         description="the id of the nodes' subnet in that network (a UUID)",
         json_schema_extra=docs(note="`existing` mode", change=REPLACES_CLUSTER),
     )
-    gateway_id: str | None = Field(
-        default=None,
-        min_length=1,
-        description="the id of the network's gateway (OVHcloud requires one in three zones)",
-        json_schema_extra=docs(note="`existing` mode, three-zone regions"),
-    )
 
     @field_validator("cidr")
     @classmethod
@@ -294,4 +333,10 @@ class NetworkConfig(Section):
             raise ValueError("not an IPv4 network such as 10.42.0.0/24") from None
         if not network.is_private or network.num_addresses < 16:
             raise ValueError("a private network of at least 16 addresses (/28 or larger)")
+        for reserved, used_for in RESERVED_NETWORKS.items():
+            if network.overlaps(ipaddress.IPv4Network(reserved)):
+                raise ValueError(
+                    f"it overlaps {reserved}, which OVHcloud MKS uses for {used_for} in every "
+                    "cluster: choose another range, such as 10.42.0.0/24"
+                )
         return cidr

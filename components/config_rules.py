@@ -27,12 +27,14 @@ def key(section: str, field: str) -> str:
 @dataclass(frozen=True)
 class Given:
     """The parsed sections (absent when a section has errors), the keys the user set, the
-    secret keys, and the config keys of other namespaces (key -> whether it is secret)."""
+    secret keys, the config keys of other namespaces (key -> whether it is secret), and the
+    stack's name."""
 
     sections: Mapping[str, Any]
     keys: Mapping[str, Mapping[str, Any]]
     secret_keys: frozenset[str]
     foreign: Mapping[str, bool] = field(default_factory=dict)
+    stack: str = ""
 
     def set_in(self, section: str) -> list[str]:
         return list(self.keys.get(section, {}))
@@ -105,6 +107,23 @@ def cookie_and_https(given: Given) -> list[str]:
                 "true, but this stack serves http://: browsers neither keep nor send back a "
                 "Secure cookie over plain http, so no session would stay on its pod",
                 f"pulumi config set --path {secure} false (or serve HTTPS: tls.enabled)",
+            )
+        ]
+    ingress: IngressConfig | None = given.sections.get("ingress")
+    controller = CONTROLLERS[ingress.controller] if ingress is not None else None
+    feature = Feature.COOKIE_NOT_SECURE_OVER_HTTPS
+    if affinity.secure is False and https and controller and not controller.supports(feature):
+        return [
+            problem(
+                secure,
+                f"false while the stack serves HTTPS, which changes nothing under "
+                f"{controller.name}: {controller.unsupported[feature]}",
+                f"pulumi config rm --path {secure}"
+                + (
+                    f" && pulumi config rm --path {key('affinity', 'insecureWithTls')}"
+                    if affinity.insecure_with_tls
+                    else ""
+                ),
             )
         ]
     if affinity.secure is False and https and not affinity.insecure_with_tls:
@@ -247,3 +266,19 @@ def controller_warnings(config: StackConfig) -> list[str]:
             f"{controller.unsupported[Feature.CHANGE_ON_FAILURE]}"
         )
     return warnings
+
+
+def https_warnings(config: StackConfig) -> list[str]:
+    """HTTPS settings that are valid but that can keep the certificate from being issued."""
+    if not (config.ingress.enabled and config.ingress.proxy_protocol and config.tls.enabled):
+        return []
+    # cert-manager#466 and #7749, cloud-provider-openstack#1287: kube-proxy short-circuits a
+    # LoadBalancer address to the nodes unless the load balancer's status says ipMode: Proxy.
+    return [
+        f"{key('ingress', 'proxyProtocol')} is true with {key('tls', 'enabled')}: cert-manager's "
+        "HTTP-01 self-check runs inside the cluster, where kube-proxy sends the load balancer's "
+        "address straight to the controller without a PROXY header, and the controller answers "
+        "'broken header': the certificate is never issued unless OVHcloud's load balancer "
+        "reports ipMode: Proxy on the controller Service (README, 'Serve HTTPS'). Check "
+        "with: kubectl get certificate -A"
+    ]

@@ -3,10 +3,13 @@ and zones OVHcloud requires, and what depends on the cluster's plan."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from components.config import IngressConfig
 from components.config_base import SERVICE_NAME_ENV
 from components.config_cluster import (
     MULTI_ZONE_REGIONS,
+    STANDARD_PLAN_PODS,
     ClusterConfig,
     NetworkConfig,
     NodePoolConfig,
@@ -23,6 +26,7 @@ CREATE_ONLY_KEYS = (
     "updatePolicy",
     "plan",
     "protect",
+    "apiAllowedCidrs",
 )
 # The key each cluster mode reads its cluster from, and how to set it.
 MODE_SOURCES = {
@@ -140,15 +144,6 @@ def zones_of_the_region(given: Given) -> list[str]:
                 f"pulumi config set --path {mode} create",
             )
         )
-    if network.mode == "existing" and network.gateway_id is None:
-        gateway = key("network", "gatewayId")
-        problems.append(
-            problem(
-                gateway,
-                f"not set, but {where}: OVHcloud needs a gateway on the network",
-                f"pulumi config set --path {gateway} <gateway id>",
-            )
-        )
     if not pool.zones:
         zones_key = key("nodePool", "zones")
         problems.append(
@@ -172,7 +167,7 @@ def network_of_its_mode(given: Given) -> list[str]:
     used_in = {
         "none": (),
         "create": ("vlanId", "cidr", "gatewayModel"),
-        "existing": ("privateNetworkId", "subnetId", "gatewayId"),
+        "existing": ("privateNetworkId", "subnetId"),
     }
     not_used = [k for k in set_keys if k != "mode" and k not in used_in[network.mode]]
     problems = unused("network", not_used, f"not used with network.mode {network.mode}")
@@ -234,5 +229,46 @@ def a_controller_per_zone(given: Given) -> list[str]:
             f"{ingress.replicas} for {len(pool.zones)} zones: a zone without a controller "
             "pod loses its traffic share whenever another zone is down",
             f"pulumi config set --path {replicas} {len(pool.zones)}",
+        )
+    ]
+
+
+def network_outside_the_pods_of_the_plan(given: Given) -> list[str]:
+    """The Standard plan addresses its pods in 10.240.0.0/13: the nodes' subnet must not."""
+    cluster: ClusterConfig | None = given.sections.get("cluster")
+    network: NetworkConfig | None = given.sections.get("network")
+    if cluster is None or network is None or network.mode != "create":
+        return []
+    if cluster.plan != "standard":
+        return []
+    pods = ipaddress.IPv4Network(STANDARD_PLAN_PODS)
+    if not ipaddress.IPv4Network(network.cidr).overlaps(pods):
+        return []
+    cidr = key("network", "cidr")
+    return [
+        problem(
+            cidr,
+            f"{network.cidr} overlaps {STANDARD_PLAN_PODS}, where the Standard plan puts the "
+            "cluster's pods",
+            f"pulumi config set --path {cidr} 10.42.0.0/24",
+        )
+    ]
+
+
+def api_access_on_prod(given: Given) -> list[str]:
+    """A production cluster's API is not left open to the internet by default."""
+    cluster: ClusterConfig | None = given.sections.get("cluster")
+    if cluster is None or cluster.mode != "create" or "prod" not in given.stack:
+        return []
+    if cluster.api_allowed_cidrs is not None:
+        return []
+    allowed = key("cluster", "apiAllowedCidrs")
+    return [
+        problem(
+            allowed,
+            f"not set on the production stack {given.stack!r}: its Kubernetes API would answer "
+            "the whole internet. List the networks of the machines that run `pulumi up` and "
+            "CI's (0.0.0.0/0 written out keeps it open on purpose)",
+            f"pulumi config set --path '{allowed}[0]' <your public address>/32",
         )
     ]

@@ -26,6 +26,7 @@ class Feature(enum.Enum):
     CHANGE_ON_FAILURE = "affinity.changeOnFailure"
     PROXY_PROTOCOL = "ingress.proxyProtocol"
     METRICS_OFF = "ingress.metrics false"
+    COOKIE_NOT_SECURE_OVER_HTTPS = "affinity.secure false with tls.enabled"
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,13 @@ CONTROLLERS: dict[ControllerName, Controller] = {
             "release and gets no more security fixes. See the README, 'ingress-nginx "
             "retirement' (sticky-sessions:ingress.controller traefik is the maintained way out)."
         ),
+        unsupported={
+            # internal/ingress/annotations/sessionaffinity: the Secure field is
+            # `json:"secure,omitempty"`, so "false" never reaches the Lua balancer, and
+            # balancer/sticky.lua sets Secure on every request that came over HTTPS.
+            Feature.COOKIE_NOT_SECURE_OVER_HTTPS: "ingress-nginx drops "
+            'session-cookie-secure "false" and marks the cookie Secure on every HTTPS request',
+        },
     ),
     "traefik": Controller(
         name="traefik",

@@ -43,8 +43,11 @@ class OvhNetwork(pulumi.ComponentResource):
         network: NetworkConfig,
         service_name: pulumi.Input[str],
         region: str,
+        unique_name: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`unique_name` names the network and gateway in OVHcloud: OVHcloud's cloud controller
+        finds the network by its name, so two stacks in one project must never share one."""
         super().__init__("sticky-sessions:index:OvhNetwork", name, None, opts)
         if network.mode == "existing":
             assert network.private_network_id and network.subnet_id  # the config requires them
@@ -57,7 +60,7 @@ class OvhNetwork(pulumi.ComponentResource):
         private = cloudproject.NetworkPrivate(
             f"{name}-private",
             service_name=service_name,
-            name=name,
+            name=unique_name,
             vlan_id=network.vlan_id,
             regions=[region],
             opts=child,
@@ -83,7 +86,7 @@ class OvhNetwork(pulumi.ComponentResource):
         gateway = cloudproject.Gateway(
             f"{name}-gateway",
             service_name=service_name,
-            name=f"{name}-gateway",
+            name=f"{unique_name}-gateway",
             model=network.gateway_model,
             region=region,
             network_id=self.private_network_id,

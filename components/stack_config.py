@@ -19,16 +19,19 @@ from components.config_rules import (
     cookie_and_https,
     cookie_path_covers_the_app,
     host_in_the_dns_zone,
+    https_warnings,
     ingress_keys_when_ingress_off,
     tls_needs_a_host_and_an_email,
 )
 from components.config_rules_cluster import (
     a_controller_per_zone,
+    api_access_on_prod,
     create_only_keys_in_other_modes,
     created_cluster_needs_its_controller,
     load_balancer_flavor_of_the_plan,
     mode_sources,
     network_of_its_mode,
+    network_outside_the_pods_of_the_plan,
     service_name_in_create_mode,
     zones_of_the_region,
 )
@@ -54,6 +57,8 @@ RULES: tuple[Callable[[Given], list[str]], ...] = (
     created_cluster_needs_its_controller,
     zones_of_the_region,
     network_of_its_mode,
+    network_outside_the_pods_of_the_plan,
+    api_access_on_prod,
     a_controller_per_zone,
     load_balancer_flavor_of_the_plan,
     cookie_and_https,
@@ -81,7 +86,7 @@ def parse_stack_config(
     """
     context = {"stack": stack, "environ": environ}
     sections, keys, problems = parse_sections(PROJECT, raw, SECTION_MODELS, context, secret_keys)
-    problems += cross_section_problems(Given(sections, keys, secret_keys, foreign or {}))
+    problems += cross_section_problems(Given(sections, keys, secret_keys, foreign or {}, stack))
     if problems:
         raise ConfigError(problems)
     secret_sections = frozenset(s for s in SECTION_MODELS if f"{PROJECT}:{s}" in secret_keys)
@@ -116,6 +121,6 @@ def load_stack_config() -> StackConfig:
     config = parse_stack_config(
         raw, pulumi.get_stack(), os.environ, secret_keys, foreign_config(PROJECT)
     )
-    for warning in controller_warnings(config):
+    for warning in controller_warnings(config) + https_warnings(config):
         pulumi.log.warn(warning)
     return config

@@ -50,6 +50,8 @@ POD_SPEC_PATHS = {
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 OVH_CLUSTER = "ovh:CloudProject/kube:Kube"
+OVH_API_ACCESS = "ovh:CloudProject/kubeIpRestrictions:KubeIpRestrictions"
+EVERYONE = "0.0.0.0/0"
 DEPRECATED_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
 # What ingress-nginx accepts; anything else it ignores without a word and uses its default.
@@ -317,6 +319,28 @@ def cluster_protected(args: StackValidationArgs, report_violation: ReportViolati
         )
 
 
+def prod_api_restricted(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """A production cluster's Kubernetes API answers listed networks only, not the internet."""
+    clusters = [r for r in args.resources if r.resource_type == OVH_CLUSTER]
+    if not clusters or "prod" not in stack_name(clusters[0].urn):
+        return
+    restrictions = [r for r in args.resources if r.resource_type == OVH_API_ACCESS]
+    for restriction in restrictions:
+        ips = _get(restriction.props, "ips")
+        if ips is not UNKNOWN and EVERYONE in list(_items(ips)):
+            report_violation(
+                f"production cluster API access {restriction.name} lets everyone in "
+                f"({EVERYONE}): list your networks in sticky-sessions:cluster.apiAllowedCidrs",
+                restriction.urn,
+            )
+    for cluster in clusters[len(restrictions) :]:
+        report_violation(
+            f"production cluster {cluster.name} answers the whole internet on its Kubernetes "
+            "API: set sticky-sessions:cluster.apiAllowedCidrs",
+            cluster.urn,
+        )
+
+
 MANDATORY = EnforcementLevel.MANDATORY
 POLICIES = [
     ResourceValidationPolicy(
@@ -372,6 +396,13 @@ POLICIES = [
         name="prod-cluster-protected",
         description="A stack whose name contains 'prod' protects its OVHcloud cluster.",
         validate=prod_cluster_protected,
+        enforcement_level=MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="prod-api-restricted",
+        description="A stack whose name contains 'prod' restricts who reaches its Kubernetes "
+        "API (not 0.0.0.0/0).",
+        validate=prod_api_restricted,
         enforcement_level=MANDATORY,
     ),
     StackValidationPolicy(

@@ -3,9 +3,10 @@
 import re
 
 import pytest
+import yaml
 
 from tests.helpers import KUBE, KUBERNETES_PROVIDER, NODE_POOL, refused, run_ok
-from tools.cli_config import PLACEHOLDER_KUBECONFIG
+from tools.cli_config import PLACEHOLDER_KUBECONFIG, PROJECT_DIR
 from tools.offline import CREATION_KUBECONFIG, ProgramRun, kubernetes_objects
 
 
@@ -18,6 +19,10 @@ def test_cluster_takes_its_settings_from_the_stack(dev: ProgramRun) -> None:
     assert "privateNetworkId" not in kube
 
 
+NETWORK = "ovh:CloudProject/networkPrivate:NetworkPrivate"
+SUBNET = "ovh:CloudProject/networkPrivateSubnet:NetworkPrivateSubnet"
+GATEWAY = "ovh:CloudProject/gateway:Gateway"
+API_ACCESS = "ovh:CloudProject/kubeIpRestrictions:KubeIpRestrictions"
 NETWORK_ID = "0f0e0d0c-0b0a-4909-8807-060504030201"
 SUBNET_ID = "1a1b1c1d-2e2f-4a4b-8c8d-9e9f0a0b0c0d"
 
@@ -49,19 +54,24 @@ def test_pool_sizes_default_to_the_desired_count() -> None:
     assert (pool["minNodes"], pool["desiredNodes"], pool["maxNodes"]) == (4, 4, 4)
 
 
-def test_prod_protects_the_cluster_and_the_pool_and_dev_does_not(
+def test_prod_protects_the_cluster_and_its_network_but_not_the_pools(
     dev: ProgramRun, prod: ProgramRun
 ) -> None:
-    protected = [prod.one(KUBE), *prod.of_type(NODE_POOL)]
-    protected += prod.of_type("ovh:CloudProject/gateway:Gateway")
+    # `protect` blocks a replacement: a protected pool could never take a new flavor or zone.
+    protected = [prod.one(KUBE), prod.one(NETWORK), prod.one(SUBNET), prod.one(GATEWAY)]
     assert all(resource.protect for resource in protected)
+    assert not any(pool.protect for pool in prod.of_type(NODE_POOL))
     assert not dev.one(KUBE).protect and not dev.one(NODE_POOL).protect
 
 
-def test_provider_has_a_stable_identity_and_survives_a_lost_cluster(dev: ProgramRun) -> None:
-    provider = dev.one(KUBERNETES_PROVIDER).inputs
-    assert provider["clusterIdentifier"] == dev.one(KUBE).id
-    assert provider["deleteUnreachable"] == "true"
+def test_provider_has_a_stable_identity_and_never_drops_state_on_a_refresh(
+    stack_run: ProgramRun,
+) -> None:
+    # deleteUnreachable would drop every object from the state on a refresh with the API down,
+    # and a value set here would override PULUMI_K8S_DELETE_UNREACHABLE for a real teardown.
+    provider = stack_run.one(KUBERNETES_PROVIDER).inputs
+    assert provider["clusterIdentifier"] == stack_run.one(KUBE).id
+    assert "deleteUnreachable" not in provider
 
 
 def test_kubernetes_provider_waits_for_the_node_pool(dev: ProgramRun) -> None:
@@ -125,7 +135,16 @@ def test_pool_names_are_what_ovhcloud_accepts(stack_run: ProgramRun) -> None:
 
 
 def test_no_pool_is_deleted_before_its_replacement_exists(stack_run: ProgramRun) -> None:
-    assert not any(pool.delete_before_replace for pool in stack_run.of_type(NODE_POOL))
+    # The bridge would answer delete-before-replace for a program-set autonamed `name`: only
+    # an explicit false, which the engine takes over the provider's answer, orders it.
+    for pool in stack_run.of_type(NODE_POOL):
+        assert pool.delete_before_replace_defined, pool.name
+        assert pool.delete_before_replace is False, pool.name
+
+
+def test_a_new_nodes_subnet_replaces_the_cluster(stack_run: ProgramRun) -> None:
+    # terraform-provider-ovh would otherwise update nothing while the subnet is replaced.
+    assert stack_run.one(KUBE).replace_on_changes == ["nodesSubnetId"]
 
 
 def test_the_autoscaler_owns_desired_nodes_after_creation(
@@ -133,6 +152,13 @@ def test_the_autoscaler_owns_desired_nodes_after_creation(
 ) -> None:
     assert all(pool.ignore_changes == ["desiredNodes"] for pool in prod.of_type(NODE_POOL))
     assert dev.one(NODE_POOL).ignore_changes == []  # dev does not: the config is the truth
+
+
+def test_every_update_reads_the_autoscaled_size_first() -> None:
+    # ignore_changes keeps the program's desiredNodes out of a diff, but the bridge sends the
+    # stored value on any update of the pool: the CLI refreshes first on preview, up and destroy.
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    assert project["options"] == {"refresh": "always"}
 
 
 def test_cluster_and_pools_have_explicit_timeouts(dev: ProgramRun) -> None:
@@ -151,10 +177,6 @@ def test_the_kubeconfig_is_read_afresh_on_every_run(dev: ProgramRun) -> None:
 
 
 # --- a production topology: Standard plan across three zones --------------------------------
-
-NETWORK = "ovh:CloudProject/networkPrivate:NetworkPrivate"
-SUBNET = "ovh:CloudProject/networkPrivateSubnet:NetworkPrivateSubnet"
-GATEWAY = "ovh:CloudProject/gateway:Gateway"
 
 
 def test_prod_is_a_standard_cluster_with_a_pool_in_each_zone(prod: ProgramRun) -> None:
@@ -207,17 +229,30 @@ def test_dev_stays_a_small_free_cluster_in_one_region(dev: ProgramRun) -> None:
             },
             "nodePool.zones",
         ),
+        ({"network": {"mode": "existing", "gatewayId": "gw-1"}}, "network.gatewayId"),
+        ({"network": {"mode": "create", "cidr": "10.2.4.0/24"}}, "network.cidr"),
+        ({"network": {"mode": "create", "cidr": "10.3.0.0/24"}}, "network.cidr"),
+        ({"network": {"mode": "create", "cidr": "172.16.0.0/12"}}, "network.cidr"),
         (
             {
                 "cluster": {"region": "EU-WEST-PAR", "plan": "standard"},
-                "network": {
-                    "mode": "existing",
-                    "privateNetworkId": NETWORK_ID,
-                    "subnetId": SUBNET_ID,
-                },
-                "nodePool": {"zones": ["eu-west-par-a"]},
+                "network": {"mode": "create", "cidr": "10.240.0.0/24"},
+                "nodePool": {"zones": ["eu-west-par-a", "eu-west-par-b", "eu-west-par-c"]},
+                "ingress": {"replicas": 3},
             },
-            "network.gatewayId",
+            "network.cidr",
+        ),
+        ({"cluster": {"apiAllowedCidrs": ["203.0.113.7"]}}, "cluster.apiAllowedCidrs"),
+        ({"cluster": {"apiAllowedCidrs": ["203.0.113.7/24"]}}, "cluster.apiAllowedCidrs"),
+        ({"cluster": {"apiAllowedCidrs": ["2001:db8::/32"]}}, "cluster.apiAllowedCidrs"),
+        ({"cluster": {"apiAllowedCidrs": []}}, "cluster.apiAllowedCidrs"),
+        (
+            {"cluster": {"apiAllowedCidrs": ["203.0.113.0/24", "203.0.113.0/24"]}},
+            "cluster.apiAllowedCidrs",
+        ),
+        (
+            {"cluster": {"mode": "stack", "stack": "o/p/s", "apiAllowedCidrs": ["0.0.0.0/0"]}},
+            "cluster.apiAllowedCidrs",
         ),
         ({"network": {"mode": "existing"}}, "network.privateNetworkId"),
         ({"network": {"mode": "create", "subnetId": SUBNET_ID}}, "network.subnetId"),
@@ -240,7 +275,17 @@ def test_dev_stays_a_small_free_cluster_in_one_region(dev: ProgramRun) -> None:
         "multi-zone region without zones",
         "zones in a single-zone region",
         "a zone outside the region",
-        "existing network without a gateway",
+        "a gateway id, which no resource takes",
+        "a subnet over the pods of the free plan",
+        "a subnet over the services",
+        "a subnet over the container runtime bridge",
+        "a subnet over the pods of the standard plan",
+        "an address without its prefix length",
+        "host bits set",
+        "an IPv6 network",
+        "an empty list",
+        "a network twice",
+        "API access outside create mode",
         "existing network without its id",
         "a subnet id with a network it creates",
         "a public network",
@@ -252,3 +297,50 @@ def test_dev_stays_a_small_free_cluster_in_one_region(dev: ProgramRun) -> None:
 def test_what_ovhcloud_refuses_is_refused_naming_the_key(sections: dict, key: str) -> None:
     message = refused({f"sticky-sessions:{section}": value for section, value in sections.items()})
     assert any(key in line and "Fix:" in line for line in message.splitlines()), message
+
+
+def test_a_subnet_over_the_free_plans_pods_is_refused_with_what_uses_it() -> None:
+    message = refused({"sticky-sessions:network": {"mode": "create", "cidr": "10.2.0.0/24"}})
+    assert "overlaps 10.2.0.0/16, which OVHcloud MKS uses for the pods" in message
+
+
+def test_the_standard_plans_pod_range_is_free_on_the_free_plan() -> None:
+    run = run_ok(network={"mode": "create", "cidr": "10.240.0.0/24"})
+    assert run.one(SUBNET).inputs["network"] == "10.240.0.0/24"
+
+
+# --- who can reach the Kubernetes API ----------------------------------------------------------
+
+
+def test_prod_restricts_its_api_to_the_listed_networks(prod: ProgramRun) -> None:
+    access = prod.one(API_ACCESS)
+    assert access.inputs["ips"] == ["203.0.113.0/24", "198.51.100.0/24"]
+    assert access.inputs["kubeId"] == prod.one(KUBE).id
+    assert prod.outputs["apiAllowedCidrs"] == access.inputs["ips"]
+    # Deploying waits for the list: a list without this machine fails before any release.
+    assert access.urn in prod.one(KUBERNETES_PROVIDER).dependencies
+
+
+def test_dev_leaves_its_api_open_and_says_nothing_of_it(dev: ProgramRun) -> None:
+    assert not dev.of_type(API_ACCESS)
+    assert "apiAllowedCidrs" not in dev.outputs
+
+
+def test_a_prod_stack_must_say_who_reaches_its_api() -> None:
+    overrides = {"sticky-sessions:cluster": {"region": "EU-WEST-PAR", "plan": "standard"}}
+    message = refused(overrides, stack="prod")
+    assert "sticky-sessions:cluster.apiAllowedCidrs: not set on the production stack" in message
+    assert "pulumi config set --path 'sticky-sessions:cluster.apiAllowedCidrs[0]'" in message
+
+
+def test_everyone_written_out_keeps_a_prod_api_open_on_purpose() -> None:
+    run = run_ok({"sticky-sessions:cluster.apiAllowedCidrs": ["0.0.0.0/0"]}, stack="prod")
+    assert run.one(API_ACCESS).inputs["ips"] == ["0.0.0.0/0"]
+
+
+def test_network_and_gateway_names_are_unique_to_the_stack(prod: ProgramRun) -> None:
+    # OVHcloud's cloud controller finds the network by name: two stacks must never share one.
+    assert prod.one(NETWORK).inputs["name"] == "sticky-sessions-prod-network"
+    assert prod.one(GATEWAY).inputs["name"] == "sticky-sessions-prod-network-gateway"
+    other = run_ok(network={"mode": "create"}, stack="dev")
+    assert other.one(NETWORK).inputs["name"] == "sticky-sessions-dev-network"

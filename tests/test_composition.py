@@ -45,6 +45,10 @@ CONTRACT = {
         },
         CLUSTER_OUTPUTS | INGRESS_OUTPUTS | APP_OUTPUTS | {"host", "dnsRecord"},
     ),
+    "create, API restricted": (
+        {"sticky-sessions:cluster.apiAllowedCidrs": ["203.0.113.7/32"]},
+        CLUSTER_OUTPUTS | INGRESS_OUTPUTS | APP_OUTPUTS | {"apiAllowedCidrs"},
+    ),
     "create, app off": (APP_OFF, CLUSTER_OUTPUTS | INGRESS_OUTPUTS),
     "stack, ingress off": (FROM_STACK | INGRESS_OFF, CLUSTER_OUTPUTS | APP_OUTPUTS),
     "existing, both off": (

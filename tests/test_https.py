@@ -78,6 +78,18 @@ def test_the_cluster_issuer_solves_http01_through_the_stacks_class_after_the_rel
     assert issuer.delete_before_replace
 
 
+def test_the_ingress_waits_for_cert_manager_and_its_issuer(https: ProgramRun) -> None:
+    # A destroy then removes the Ingress, and the Challenge its certificate may have open,
+    # before cert-manager: no finalizer is left without the controller that clears it.
+    dependencies = https.one(INGRESS).dependencies
+    assert https.one(RELEASE, "cert-manager-release").urn in dependencies
+    assert https.one(ISSUER).urn in dependencies
+
+
+def test_without_https_the_ingress_waits_for_the_controller_alone(dev: ProgramRun) -> None:
+    assert not any("cert-manager" in urn for urn in dev.one(INGRESS).dependencies)
+
+
 def test_the_ingress_serves_tls_for_the_host_with_the_issuer_and_a_redirect(
     https: ProgramRun,
 ) -> None:
@@ -200,10 +212,22 @@ def test_what_https_cannot_serve_is_refused_naming_the_key(overrides: dict, key:
     assert any(key in line and "Fix:" in line for line in message.splitlines()), message
 
 
-def test_secure_false_with_tls_is_kept_when_explicitly_wanted() -> None:
-    run = run_ok(HTTPS | {"sticky-sessions:affinity": {"secure": False, "insecureWithTls": True}})
+INSECURE = {"sticky-sessions:affinity": {"secure": False, "insecureWithTls": True}}
+
+
+def test_secure_false_with_tls_is_kept_when_explicitly_wanted_under_traefik() -> None:
+    # Traefik's Ingress NGINX provider takes the annotation as it is (translator.go:
+    # `Secure: ptr.Deref(cfg.SessionCookieSecure, false)`), whatever the request's scheme.
+    run = run_ok(HTTPS | INSECURE | {"sticky-sessions:ingress.controller": "traefik"})
     annotations = manifest(run.one(INGRESS))["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/session-cookie-secure"] == "false"
+
+
+def test_secure_false_with_tls_is_refused_under_ingress_nginx_where_it_changes_nothing() -> None:
+    message = refused(HTTPS | INSECURE)
+    assert "affinity.secure" in message
+    assert 'drops session-cookie-secure "false"' in message
+    assert "pulumi config rm --path sticky-sessions:affinity.secure && pulumi config rm" in message
 
 
 def test_https_allows_what_only_https_can_carry() -> None:
@@ -225,3 +249,12 @@ def test_the_preview_shows_https_and_the_record_to_create_by_hand() -> None:
         "create this DNS record by hand (no sticky-sessions:dns.zone): "
         f"sticky.example.com. 300 IN A {LOAD_BALANCER_IP}" in without
     )
+
+
+def test_proxy_protocol_with_https_warns_that_the_certificate_may_never_be_issued() -> None:
+    run = run_ok(HTTPS | {"sticky-sessions:ingress.proxyProtocol": True})
+    [warning] = [w for w in run.warnings() if "proxyProtocol" in w]
+    assert "ingress.proxyProtocol is true with sticky-sessions:tls.enabled" in warning
+    assert "broken header" in warning and "ipMode: Proxy" in warning
+    assert "tls: sticky.example.com" in render_text(run)  # still declared: a warning, no refusal
+    assert not any("proxyProtocol" in w for w in run_ok(HTTPS).warnings())

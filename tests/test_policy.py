@@ -1,6 +1,7 @@
 """The policy pack: every rule passes on what the program declares and fails on a broken copy."""
 
 import copy
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import get_args
@@ -117,6 +118,30 @@ def test_an_unprotected_prod_cluster_is_refused(prod: ProgramRun) -> None:
     [(name, message)] = check_stack(prod, protect=False)
     assert name == "prod-cluster-protected"
     assert "sticky-sessions:cluster.protect" in message
+
+
+API_ACCESS = "ovh:CloudProject/kubeIpRestrictions:KubeIpRestrictions"
+
+
+def test_a_prod_api_open_to_everyone_is_refused() -> None:
+    open_prod = run_ok({"sticky-sessions:cluster.apiAllowedCidrs": ["0.0.0.0/0"]}, stack="prod")
+    [(name, message)] = mandatory(check_stack(open_prod))
+    assert name == "prod-api-restricted"
+    assert "lets everyone in (0.0.0.0/0)" in message
+
+
+def test_a_prod_cluster_without_api_restrictions_is_refused(prod: ProgramRun) -> None:
+    # The config refuses it first; the pack holds for a program that would not.
+    unrestricted = dataclasses.replace(
+        prod, resources=[r for r in prod.resources if r.type != API_ACCESS]
+    )
+    [(name, message)] = mandatory(check_stack(unrestricted))
+    assert name == "prod-api-restricted"
+    assert "sticky-sessions:cluster.apiAllowedCidrs" in message
+
+
+def test_an_open_api_outside_production_is_not_a_policy_matter(dev: ProgramRun) -> None:
+    assert "prod-api-restricted" not in [name for name, _ in check_stack(dev)]
 
 
 def _broken(run: ProgramRun, type_: str, change: Callable[[dict], None]) -> Violations:

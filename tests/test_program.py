@@ -23,11 +23,13 @@ OUTPUTS = {
 
 
 HOST_OUTPUTS = {"host", "dnsRecord"}  # with app.host: prod has one, dev does not
+API_OUTPUTS = {"apiAllowedCidrs"}  # with cluster.apiAllowedCidrs: prod has them, dev does not
 
 
 def test_outputs_are_the_documented_contract(stack_run: ProgramRun) -> None:
-    with_host = stack_run.config.stack == "prod"
-    assert set(stack_run.outputs) == OUTPUTS | (HOST_OUTPUTS if with_host else set())
+    prod = stack_run.config.stack == "prod"
+    expected = OUTPUTS | (HOST_OUTPUTS | API_OUTPUTS if prod else set())
+    assert set(stack_run.outputs) == expected
     assert stack_run.secret_outputs == {"kubeconfig"}
 
 

@@ -61,9 +61,13 @@ class Registration:
     dependencies: list[str]
     provider: str
     protect: bool
+    # The request's deleteBeforeReplace, and deleteBeforeReplaceDefined: whether the program
+    # set it at all (else the provider decides; the engine takes the program's value over it).
     delete_before_replace: bool = False
+    delete_before_replace_defined: bool = False
     read: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
     custom_timeouts: dict[str, str] = field(default_factory=dict)  # create/update/delete
 
     @property
@@ -244,8 +248,12 @@ def run_program(
                     provider=request.provider,
                     protect=bool(getattr(request, "protect", False)),
                     delete_before_replace=bool(getattr(request, "deleteBeforeReplace", False)),
+                    delete_before_replace_defined=bool(
+                        getattr(request, "deleteBeforeReplaceDefined", False)
+                    ),
                     read=read,
                     ignore_changes=list(getattr(request, "ignoreChanges", [])),
+                    replace_on_changes=list(getattr(request, "replaceOnChanges", [])),
                     custom_timeouts=_timeouts(getattr(request, "customTimeouts", None)),
                 )
             )
