@@ -97,7 +97,10 @@ class ClusterConfig(Section):
     protect: bool = Field(
         default=False,
         description="true or false",
-        json_schema_extra=docs(note="`true` protects the cluster and pool from deletion"),
+        json_schema_extra=docs(
+            note="`true` protects the cluster and its network from deletion and replacement "
+            "(never the pools: a new flavor or zone replaces them)"
+        ),
     )
     api_allowed_cidrs: list[str] | None = Field(
         default=None,

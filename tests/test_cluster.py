@@ -8,6 +8,7 @@ import yaml
 from tests.helpers import KUBE, KUBERNETES_PROVIDER, NODE_POOL, refused, run_ok
 from tools.cli_config import PLACEHOLDER_KUBECONFIG, PROJECT_DIR
 from tools.offline import CREATION_KUBECONFIG, ProgramRun, kubernetes_objects
+from tools.preview import render_text
 
 
 def test_cluster_takes_its_settings_from_the_stack(dev: ProgramRun) -> None:
@@ -319,6 +320,15 @@ def test_prod_restricts_its_api_to_the_listed_networks(prod: ProgramRun) -> None
     assert prod.outputs["apiAllowedCidrs"] == access.inputs["ips"]
     # Deploying waits for the list: a list without this machine fails before any release.
     assert access.urn in prod.one(KUBERNETES_PROVIDER).dependencies
+
+
+def test_the_preview_says_who_reaches_the_api_and_what_protection_refuses(
+    prod: ProgramRun,
+) -> None:
+    text = render_text(prod)
+    assert "Kubernetes API answers only: 203.0.113.0/24, 198.51.100.0/24" in text
+    assert text.count("protected: a change that replaces it is refused") == 1  # the Kube alone
+    assert "name: sticky-sessions-prod-network-gateway" in text
 
 
 def test_dev_leaves_its_api_open_and_says_nothing_of_it(dev: ProgramRun) -> None:

@@ -242,6 +242,7 @@ def test_https_allows_what_only_https_can_carry() -> None:
 def test_the_preview_shows_https_and_the_record_to_create_by_hand() -> None:
     with_zone = render_text(run_ok(HTTPS))
     assert "record: sticky.example.com. 300 IN A" in with_zone
+    assert "added beside any record already at that name (the provider does not look)" in with_zone
     assert "tls: sticky.example.com (certificate in Secret what-is-my-pod-tls)" in with_zone
     assert "create this DNS record by hand" not in with_zone
     without = render_text(run_ok({k: v for k, v in HTTPS.items() if "dns" not in k}))

@@ -97,7 +97,17 @@ def _highlights(resource: Registration) -> list[str]:
     if kind == "ovh:CloudProject/kube:Kube":
         keys = ("name", "region", "plan", "version", "updatePolicy", "privateNetworkId")
         lines = [f"{key}: {inputs[key]}" for key in keys if key in inputs]
-        return [*lines, "replaced by a change of: " + ", ".join(keys_that(REPLACES_CLUSTER))]
+        lines.append("replaced by a change of: " + ", ".join(keys_that(REPLACES_CLUSTER)))
+        if resource.protect:
+            lines.append("protected: a change that replaces it is refused")
+        return lines
+    if kind == "ovh:CloudProject/kubeIpRestrictions:KubeIpRestrictions":
+        return ["Kubernetes API answers only: " + ", ".join(inputs.get("ips") or [])]
+    if kind in (
+        "ovh:CloudProject/networkPrivate:NetworkPrivate",
+        "ovh:CloudProject/gateway:Gateway",
+    ):
+        return [f"name: {inputs.get('name')}"]
     if kind == "ovh:CloudProject/kubeNodePool:KubeNodePool":
         zones = ", ".join(inputs.get("availabilityZones") or []) or "the region's"
         return [
@@ -115,7 +125,8 @@ def _highlights(resource: Registration) -> list[str]:
         name = ".".join(part for part in (inputs.get("subdomain"), inputs.get("zone")) if part)
         return [
             f"record: {name}. {inputs.get('ttl')} IN {inputs.get('fieldtype')} "
-            f"{inputs.get('target')}"
+            f"{inputs.get('target')}",
+            "added beside any record already at that name (the provider does not look)",
         ]
     if kind == "kubernetes:cert-manager.io/v1:ClusterIssuer":
         acme = spec.get("acme") or {}
