@@ -1,9 +1,18 @@
 """Fixtures: whole-program runs under the project's one mocks module (tools/offline.py)."""
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.helpers import CONTROLLER_NAMES, STACKS, run_ok
-from tools.offline import ProgramRun
+from tools.offline import ProgramRun, remembered_runs
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_run_per_configuration() -> Iterator[None]:
+    """The same configuration declares the same resources: run it once per session."""
+    with remembered_runs():
+        yield
 
 
 @pytest.fixture(scope="session")

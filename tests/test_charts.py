@@ -9,7 +9,6 @@ import json
 from collections import Counter
 from typing import Any
 
-import kubernetes_validate
 import pytest
 from pulumi_policy import (
     PolicyCustomTimeouts,
@@ -23,7 +22,7 @@ from components.config_cluster import SUPPORTED_KUBERNETES_VERSIONS
 from components.config_https import CERT_MANAGER_CHART
 from components.controllers import CONTROLLERS
 from policy import rules
-from tests.helpers import CONTROLLER_NAMES, RELEASE, STACKS, run_ok
+from tests.helpers import CONTROLLER_NAMES, RELEASE, STACKS, run_ok, validate_kubernetes
 from tools import helm
 from tools.offline import ProgramRun, plain
 
@@ -89,7 +88,7 @@ def stack_with(request: pytest.FixtureRequest) -> ProgramRun:
 @functools.cache
 def _validated(obj_json: str, minor: str) -> None:
     """Each distinct object once per version (charts render many the same in every stack)."""
-    kubernetes_validate.validate(json.loads(obj_json), minor, strict=True)
+    validate_kubernetes(json.loads(obj_json), minor)
 
 
 def validate(obj: dict[str, Any], minor: str) -> None:

@@ -4,6 +4,7 @@ and HTTPS behind a throwaway CA: it always ends with exit 0, 1 or 2 and one clea
 import gzip
 import json
 import shutil
+import ssl
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,43 @@ def test_https_is_verified_against_the_given_ca_and_reports_secure(
     report = json.loads(out)
     assert report["cookie"]["attributes"]["Secure"] is True
     assert report["warnings"] == []
+
+
+def _counting_contexts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    made: list[object] = []
+    original = ssl.create_default_context
+
+    def counted(*args: object, **kwargs: object) -> ssl.SSLContext:
+        made.append(kwargs.get("cafile"))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    return made
+
+
+@needs_openssl
+def test_one_tls_context_serves_every_client_of_a_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Loading a CA store costs 20 to 80 ms of CPU: one per client stalled hundreds of them.
+    certificates = throwaway_ca(tmp_path)
+    made = _counting_contexts(monkeypatch)
+    with raw_server(TLS_POD, tls=certificates.server_context()) as port:
+        url = f"https://127.0.0.1:{port}/"
+        argv = [url, "--ca-cert", str(certificates.ca), "--clients", "20", "--json"]
+        code, _, _ = check(argv, capsys)
+    assert code == EXIT_STICKY
+    assert made == [str(certificates.ca)]
+
+
+def test_plain_http_builds_no_tls_context(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = _counting_contexts(monkeypatch)
+    with raw_server(http(POD, "Set-Cookie: stickounet=abc; Path=/")) as port:
+        code, _, _ = check([f"http://127.0.0.1:{port}/", "--clients", "20", "--json"], capsys)
+    assert code == EXIT_STICKY
+    assert made == []
 
 
 @needs_openssl

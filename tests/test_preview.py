@@ -4,10 +4,10 @@ import json
 import shutil
 from pathlib import Path
 
-import kubernetes_validate
 import pytest
 import yaml
 
+from tests.helpers import validate_kubernetes
 from tools.cli_config import PLACEHOLDER_KUBECONFIG, PLACEHOLDER_SECRET
 from tools.offline import (
     PROJECT_DIR,
@@ -61,7 +61,7 @@ def test_written_manifests_validate_and_match_what_the_program_declared(
     parsed = [yaml.safe_load(path.read_text()) for path in written]
     assert sorted(map(json.dumps, parsed)) == sorted(map(json.dumps, declared))
     for obj in parsed:
-        kubernetes_validate.validate(obj, "1.34", strict=True)
+        validate_kubernetes(obj, "1.34")
     kinds = [obj["kind"] for obj in parsed]
     assert kinds[0] == "Namespace" and kinds[-1] == "Ingress"  # `ls` order is apply order
 
@@ -267,9 +267,7 @@ def test_out_writes_the_rendered_objects_in_apply_order(
     kinds = [yaml.safe_load((tmp_path / f).read_text())["kind"] for f in files]
     assert kinds[:25] == ["CustomResourceDefinition"] * 25  # definitions first
     for name in files:
-        kubernetes_validate.validate(
-            yaml.safe_load((tmp_path / name).read_text()), "1.34", strict=True
-        )
+        validate_kubernetes(yaml.safe_load((tmp_path / name).read_text()), "1.34")
 
 
 def test_json_includes_what_each_release_renders(

@@ -5,7 +5,7 @@ import kubernetes_validate
 import pytest
 
 from components.config_cluster import SUPPORTED_KUBERNETES_VERSIONS
-from tests.helpers import CONTROLLER_NAMES, run_ok, validate_strictly
+from tests.helpers import CONTROLLER_NAMES, run_ok, validate_kubernetes, validate_strictly
 from tools.offline import LOAD_BALANCER_IP, ProgramRun, kubernetes_objects, manifest
 
 OUTPUTS = {
@@ -102,6 +102,17 @@ def test_schema_validation_catches_a_misspelt_field(dev: ProgramRun) -> None:
     deployment["spec"]["replica"] = 3
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, "1.34", strict=True)
+    with pytest.raises(kubernetes_validate.ValidationError):
+        validate_kubernetes(deployment, "1.34")  # the cached validators judge alike
+
+
+def test_the_cached_validators_accept_what_the_library_accepts(prod: ProgramRun) -> None:
+    for obj in map(manifest, kubernetes_objects(prod)):
+        if obj["kind"] == "ClusterIssuer":
+            continue
+        for version in ("1.31", "1.35"):
+            kubernetes_validate.validate(obj, version, strict=True)
+            validate_kubernetes(obj, version)
 
 
 def test_every_fixed_name_object_is_deleted_before_it_is_replaced(stack_run: ProgramRun) -> None:

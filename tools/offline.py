@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import runpy
@@ -208,6 +209,45 @@ def _environment(extra: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+# Runs kept by what decides them, while `remembered_runs()` is active (the test session):
+# the same configuration always declares the same resources, so it runs once.
+_REMEMBERED: dict[str, ProgramRun] | None = None
+
+
+@contextlib.contextmanager
+def remembered_runs() -> Iterator[None]:
+    global _REMEMBERED
+    _REMEMBERED = {}
+    try:
+        yield
+    finally:
+        _REMEMBERED = None
+
+
+def _run_key(
+    stack: str,
+    overrides: Mapping[str, Any] | None,
+    environ: Mapping[str, str] | None,
+    project_dir: Path,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None,
+) -> str:
+    """Everything a run depends on: the project's files, the arguments, the environment."""
+    files = {
+        name: hashlib.sha256((project_dir / name).read_bytes()).hexdigest()
+        if (project_dir / name).is_file()
+        else None
+        for name in ("Pulumi.yaml", f"Pulumi.{stack}.yaml", "__main__.py")
+    }
+    relevant_environ = {
+        k: v for k, v in os.environ.items() if k.startswith(("OVH_", "PULUMI_", "STICKY_"))
+    }
+    return json.dumps(
+        [stack, overrides, environ, str(project_dir), stack_outputs, files, relevant_environ],
+        sort_keys=True,
+        default=repr,
+    )
+
+
 def run_program(
     stack: str,
     overrides: Mapping[str, Any] | None = None,
@@ -221,6 +261,21 @@ def run_program(
     Without an OVHcloud project id in the config or the environment, a placeholder is used so
     that a stack can be shown without a cloud account.
     """
+    if _REMEMBERED is None:
+        return _run_program(stack, overrides, environ, project_dir, stack_outputs)
+    key = _run_key(stack, overrides, environ, project_dir, stack_outputs)
+    if key not in _REMEMBERED:
+        _REMEMBERED[key] = _run_program(stack, overrides, environ, project_dir, stack_outputs)
+    return _REMEMBERED[key]
+
+
+def _run_program(
+    stack: str,
+    overrides: Mapping[str, Any] | None,
+    environ: Mapping[str, str] | None,
+    project_dir: Path,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None,
+) -> ProgramRun:
     import pulumi
     from pulumi.runtime import mocks as pulumi_mocks
     from pulumi.runtime import rpc, settings
