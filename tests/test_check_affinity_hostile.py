@@ -184,9 +184,9 @@ def test_one_tls_context_serves_every_client_of_a_run(
     made = _counting_contexts(monkeypatch)
     with raw_server(TLS_POD, tls=certificates.server_context()) as port:
         url = f"https://127.0.0.1:{port}/"
-        argv = [url, "--ca-cert", str(certificates.ca), "--clients", "20", "--json"]
-        code, _, _ = check(argv, capsys)
-    assert code == EXIT_STICKY
+        argv = [url, "--ca-cert", str(certificates.ca), "--requests", "5", "--clients", "20"]
+        code = main(argv)
+    assert code == EXIT_STICKY, capsys.readouterr().err
     assert made == [str(certificates.ca)]
 
 
@@ -195,8 +195,8 @@ def test_plain_http_builds_no_tls_context(
 ) -> None:
     made = _counting_contexts(monkeypatch)
     with raw_server(http(POD, "Set-Cookie: stickounet=abc; Path=/")) as port:
-        code, _, _ = check([f"http://127.0.0.1:{port}/", "--clients", "20", "--json"], capsys)
-    assert code == EXIT_STICKY
+        code = main([f"http://127.0.0.1:{port}/", "--requests", "5", "--clients", "20"])
+    assert code == EXIT_STICKY, capsys.readouterr().err
     assert made == []
 
 
