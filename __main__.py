@@ -11,10 +11,10 @@ import pulumi
 from components.app import StickyApp, StickyAppArgs
 from components.cert_manager import CertManager
 from components.cluster import ExistingCluster, build_cluster
-from components.controllers import INGRESS_CLASS_NAME
 from components.dns import HostRecord, record_line
 from components.ingress import build_controller
-from components.stack_config import load_stack_config
+from configuration.controllers import INGRESS_CLASS_NAME
+from configuration.running import load_stack_config
 
 config = load_stack_config()
 

@@ -16,9 +16,9 @@ from pulumi_kubernetes.meta.v1 import ObjectMetaArgsDict
 from pulumi_kubernetes.networking.v1 import IngressRuleArgsDict, IngressSpecArgsDict
 from pulumi_kubernetes.policy.v1 import PodDisruptionBudgetSpecArgsDict
 
-from components.config import AffinityConfig, AppConfig
-from components.config_https import TlsConfig
 from components.kubernetes_pieces import NO_LOSS_ROLLOUT, spread_over_zones_and_nodes
+from configuration.https import TlsConfig
+from configuration.sections import AffinityConfig, AppConfig
 
 ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
 # cert-manager's ingress-shim issues and renews the certificate of an Ingress that names its

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config_https import (
+from configuration.https import (
     ACME_SERVERS,
     CERT_MANAGER_CHART,
     CERT_MANAGER_NAMESPACE,

@@ -18,9 +18,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_ovh import cloudproject
 
-from components.config_cluster import ClusterConfig, NetworkConfig, NodePoolConfig
-from components.kubeconfig import kubeconfig_cluster
 from components.network import OvhNetwork
+from configuration.cluster import ClusterConfig, NetworkConfig, NodePoolConfig
+from configuration.kubeconfig import kubeconfig_cluster
 
 
 def kubernetes_provider(

@@ -14,22 +14,22 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.networking.v1 import IngressClassSpecArgsDict
 
-from components.config import (
-    LOAD_BALANCER_FLAVOR_ANNOTATION,
-    LOAD_BALANCER_FLAVOR_ID_ANNOTATION,
-    PROXY_PROTOCOL_ANNOTATION,
-    IngressConfig,
+from components.kubernetes_pieces import (
+    NO_LOSS_ROLLOUT,
+    as_helm_values,
+    spread_over_zones_and_nodes,
 )
-from components.controllers import (
+from configuration.controllers import (
     CONTROLLERS,
     INGRESS_CLASS_NAME,
     NGINX_CONTROLLER_CLASS,
     ControllerName,
 )
-from components.kubernetes_pieces import (
-    NO_LOSS_ROLLOUT,
-    as_helm_values,
-    spread_over_zones_and_nodes,
+from configuration.sections import (
+    LOAD_BALANCER_FLAVOR_ANNOTATION,
+    LOAD_BALANCER_FLAVOR_ID_ANNOTATION,
+    PROXY_PROTOCOL_ANNOTATION,
+    IngressConfig,
 )
 
 # Creating the OVHcloud load balancer takes minutes, and Helm waits (`--wait`) until the

@@ -10,7 +10,7 @@ import pulumi
 from pulumi_ovh import cloudproject
 from pulumi_ovh.cloudproject.outputs import NetworkPrivateRegionsAttribute
 
-from components.config_cluster import NetworkConfig
+from configuration.cluster import NetworkConfig
 
 
 def dhcp_range(cidr: str) -> tuple[str, str]:

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.helpers import CONTROLLER_NAMES, STACKS, run_ok
-from tools.offline import ProgramRun, remembered_runs
+from tools.preview.mocks import ProgramRun, remembered_runs
 
 
 @pytest.fixture(scope="session", autouse=True)

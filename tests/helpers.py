@@ -15,9 +15,9 @@ import yaml
 from kubernetes_validate import utils as kubernetes_validate_utils
 from pulumi.errors import RunError
 
-from components.config_base import PROJECT
-from components.controllers import CONTROLLERS
-from tools.offline import ProgramRun, run_program
+from configuration.base import PROJECT
+from configuration.controllers import CONTROLLERS
+from tools.preview.mocks import ProgramRun, run_program
 
 STACKS = ("dev", "prod")
 CONTROLLER_NAMES = tuple(CONTROLLERS)

@@ -3,7 +3,7 @@
 import pytest
 
 from components.app import ANNOTATION_PREFIX, ingress_annotations
-from components.config import AffinityConfig
+from configuration.sections import AffinityConfig
 from tests.helpers import (
     CONTROLLER_RELEASE,
     DEPLOYMENT,
@@ -14,7 +14,7 @@ from tests.helpers import (
     SERVICE,
     run_ok,
 )
-from tools.offline import LOAD_BALANCER_IP, ProgramRun, manifest
+from tools.preview.mocks import LOAD_BALANCER_IP, ProgramRun, manifest
 
 # The tutorial's ingress-session-affinity.yml annotations, verbatim.
 TUTORIAL_ANNOTATIONS = {

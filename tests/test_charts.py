@@ -18,13 +18,13 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from components.config_cluster import SUPPORTED_KUBERNETES_VERSIONS
-from components.config_https import CERT_MANAGER_CHART
-from components.controllers import CONTROLLERS
+from configuration.cluster import SUPPORTED_KUBERNETES_VERSIONS
+from configuration.controllers import CONTROLLERS
+from configuration.https import CERT_MANAGER_CHART
 from policy import rules
 from tests.helpers import CONTROLLER_NAMES, RELEASE, STACKS, run_ok, validate_kubernetes
-from tools import helm
-from tools.offline import ProgramRun, plain
+from tools.preview import helm
+from tools.preview.mocks import ProgramRun, plain
 
 try:
     helm.find_helm()

@@ -8,9 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tools.check_affinity import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY, cookie_attributes, main
-from tools.local_lb import LOAD_BALANCERS, free_port, http_servers, what_is_my_pod
-from tools.offline import PROJECT_DIR
+from tools.check_affinity.command import (
+    EXIT_ERROR,
+    EXIT_NOT_STICKY,
+    EXIT_STICKY,
+    cookie_attributes,
+    main,
+)
+from tools.local_servers.balancers import LOAD_BALANCERS, free_port, http_servers, what_is_my_pod
+from tools.preview.mocks import PROJECT_DIR
 
 PODS = [
     "what-is-my-pod-deployment-78f7cd684f-5gtf9",

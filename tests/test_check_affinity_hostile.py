@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.check_affinity import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY, main
-from tools.local_lb import (
+from tools.check_affinity.command import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY, main
+from tools.local_servers.balancers import (
     endless_body,
     free_port,
     nginx,

@@ -3,9 +3,9 @@
 import pytest
 from pulumi.errors import RunError
 
+from configuration.cli import PLACEHOLDER_KUBECONFIG
 from tests.helpers import refused, run_ok
-from tools.cli_config import PLACEHOLDER_KUBECONFIG
-from tools.offline import (
+from tools.preview.mocks import (
     LOAD_BALANCER_IP,
     REFERENCED_STACK_OUTPUTS,
     ProgramRun,

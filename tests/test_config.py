@@ -6,12 +6,12 @@ import jsonschema
 import pytest
 import yaml
 
-from components.config import DEFAULT_IMAGE, SECTION_MODELS, SECTIONS
-from components.config_base import SERVICE_NAME_ENV
-from components.config_errors import ConfigError
-from components.stack_config import parse_stack_config
+from configuration.base import SERVICE_NAME_ENV
+from configuration.errors import ConfigError
+from configuration.running import parse_stack_config
+from configuration.sections import DEFAULT_IMAGE, SECTION_MODELS, SECTIONS
 from tests.helpers import refused
-from tools.offline import PROJECT_DIR, cli_config
+from tools.preview.mocks import PROJECT_DIR, cli_config
 
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
 ENV = {SERVICE_NAME_ENV: PROJECT_ID}

@@ -4,12 +4,12 @@ import dataclasses
 
 import pytest
 
-from components import controllers
-from components.config import IngressConfig
-from components.config_errors import ConfigError
-from components.controllers import CONTROLLERS, Feature
 from components.ingress import VALUES
-from components.stack_config import parse_stack_config
+from configuration import controllers
+from configuration.controllers import CONTROLLERS, Feature
+from configuration.errors import ConfigError
+from configuration.running import parse_stack_config
+from configuration.sections import IngressConfig
 
 ENV = {"OVH_CLOUD_PROJECT_SERVICE": "0" * 32}
 

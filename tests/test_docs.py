@@ -1,12 +1,12 @@
 """The README says what the code does: its configuration table is the models' own."""
 
-from components.config import SECTION_MODELS
-from components.config_errors import model_fields
-from tools.config_table import README, config_table, readme_table
+from configuration.errors import model_fields
+from configuration.sections import SECTION_MODELS
+from configuration.table import README, config_table, readme_table
 
 
 def test_readme_configuration_table_is_generated_from_the_models() -> None:
-    # Fix: python -m tools.config_table --write
+    # Fix: python -m configuration.table --write
     assert readme_table(README.read_text()) == config_table()
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.offline import PROJECT_DIR
-from tools.preview import EXIT_FAILED, EXIT_INVALID, EXIT_OK, main
+from tools.preview.command import EXIT_FAILED, EXIT_INVALID, EXIT_OK, main
+from tools.preview.mocks import PROJECT_DIR
 
 MARKER = "SECRETMARK"  # every secret value below contains it; no output may
 SECURE = {"secure": f"v1:{MARKER}0123456789"}  # a ciphertext as `--secret` stores it

@@ -16,8 +16,8 @@ from tests.helpers import (
     run_ok,
     validate_strictly,
 )
-from tools.offline import LOAD_BALANCER_IP, ProgramRun, manifest, plain
-from tools.preview import render_text
+from tools.preview.command import render_text
+from tools.preview.mocks import LOAD_BALANCER_IP, ProgramRun, manifest, plain
 
 ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 RECORD = "ovh:Domain/zoneRecord:ZoneRecord"

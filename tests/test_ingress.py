@@ -5,14 +5,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config import IngressConfig
 from components.ingress import (
     INGRESS_CLASS_NAME,
     load_balancer_address,
     nginx_values,
 )
+from configuration.sections import IngressConfig
 from tests.helpers import CONTROLLER_RELEASE, NAMESPACE, RELEASE, SERVICE, refused, run_ok
-from tools.offline import LOAD_BALANCER_IP, ProgramRun, plain
+from tools.preview.mocks import LOAD_BALANCER_IP, ProgramRun, plain
 
 
 def test_release_is_named_exactly_and_pins_the_final_chart(dev: ProgramRun) -> None:

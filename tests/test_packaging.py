@@ -5,7 +5,7 @@ import re
 import pytest
 import yaml
 
-from tools.offline import PROJECT_DIR
+from tools.preview.mocks import PROJECT_DIR
 
 
 def pins(name: str) -> dict[str, str]:

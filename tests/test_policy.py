@@ -19,10 +19,10 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from components import config
+from configuration import sections
 from policy import rules
 from tests.helpers import DEPLOYMENT, INGRESS, RELEASE, run_ok
-from tools.offline import PROJECT_DIR, ProgramRun, Registration, plain
+from tools.preview.mocks import PROJECT_DIR, ProgramRun, Registration, plain
 
 Violations = list[tuple[str, str]]  # (policy name, message)
 
@@ -269,11 +269,11 @@ def test_unknown_values_during_preview_are_skipped_not_reported(dev: ProgramRun)
 
 def test_policy_and_config_accept_the_same_values() -> None:
     # Two deployables (the policy pack has its own venv): a test keeps their rules equal.
-    assert get_args(config.SameSite) == rules.SAME_SITE_VALUES
-    assert rules.COOKIE_NAME.pattern == config.COOKIE_NAME
-    assert rules.EXACT_VERSION.pattern == config.EXACT_VERSION
+    assert get_args(sections.SameSite) == rules.SAME_SITE_VALUES
+    assert rules.COOKIE_NAME.pattern == sections.COOKIE_NAME
+    assert rules.EXACT_VERSION.pattern == sections.EXACT_VERSION
     assert set(rules.AFFINITY_MODES) == set(
-        config.AffinityConfig.model_fields["mode"].annotation.__args__
+        sections.AffinityConfig.model_fields["mode"].annotation.__args__
     )
     for image in ("a:1", "a", "a:latest", "reg:5000/a", "reg:5000/a:2", "a@sha256:" + "0" * 64):
         assert (rules.image_problem(image) is None) == _config_accepts(image), image
@@ -281,7 +281,7 @@ def test_policy_and_config_accept_the_same_values() -> None:
 
 def _config_accepts(image: str) -> bool:
     try:
-        config.AppConfig(image=image)
+        sections.AppConfig(image=image)
     except Exception:
         return False
     return True

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from configuration.cli import PLACEHOLDER_KUBECONFIG, PLACEHOLDER_SECRET
 from tests.helpers import validate_kubernetes
-from tools.cli_config import PLACEHOLDER_KUBECONFIG, PLACEHOLDER_SECRET
-from tools.offline import (
+from tools.preview.command import OUTPUT_INDEX, main
+from tools.preview.mocks import (
     PROJECT_DIR,
     kubernetes_objects,
     manifest,
     run_program,
 )
-from tools.preview import OUTPUT_INDEX, main
 
 CIPHERTEXT = "v1:c2VjcmV0LWNpcGhlcnRleHQ="
 
@@ -227,7 +227,7 @@ def test_the_preview_says_which_settings_replace_a_pool_or_the_cluster(
 
 @pytest.fixture
 def needs_helm() -> None:
-    from tools import helm
+    from tools.preview import helm
 
     try:
         helm.find_helm()
@@ -294,15 +294,17 @@ def test_a_chart_version_that_is_not_vendored_is_a_note_not_a_failure(
 def test_without_helm_the_preview_says_how_to_get_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tools import helm
+    from tools.preview import helm
 
     def missing() -> Path:
-        raise helm.HelmUnavailable("no Helm binary: run `venv/bin/python -m tools.helm install`")
+        raise helm.HelmUnavailable(
+            "no Helm binary: run `venv/bin/python -m tools.preview.helm install`"
+        )
 
     monkeypatch.setattr(helm, "find_helm", missing)
     assert main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
     assert (
         "Note: the charts are not rendered: no Helm binary: run "
-        "`venv/bin/python -m tools.helm install`" in out
+        "`venv/bin/python -m tools.preview.helm install`" in out
     )

@@ -4,9 +4,9 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from components.config_cluster import SUPPORTED_KUBERNETES_VERSIONS
+from configuration.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from tests.helpers import CONTROLLER_NAMES, run_ok, validate_kubernetes, validate_strictly
-from tools.offline import LOAD_BALANCER_IP, ProgramRun, kubernetes_objects, manifest
+from tools.preview.mocks import LOAD_BALANCER_IP, ProgramRun, kubernetes_objects, manifest
 
 OUTPUTS = {
     "url",

@@ -7,8 +7,8 @@ import jsonschema
 import pytest
 import yaml
 
-from components.config import IngressConfig
 from components.ingress import traefik_values
+from configuration.sections import IngressConfig
 from tests.helpers import (
     CONTROLLER_RELEASE,
     INGRESS,
@@ -18,8 +18,8 @@ from tests.helpers import (
     refused,
     run_ok,
 )
-from tools.offline import LOAD_BALANCER_IP, ProgramRun, manifest, plain
-from tools.preview import main as preview
+from tools.preview.command import main as preview
+from tools.preview.mocks import LOAD_BALANCER_IP, ProgramRun, manifest, plain
 
 CHART_DATA = Path(__file__).parent / "data" / "traefik-41.3.0"
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import AffinityConfig, AppConfig
-from components.config_base import STACK_NAME
-from components.config_errors import ConfigError, parse_sections
-from components.stack_config import running_config
+from configuration.base import STACK_NAME
+from configuration.errors import ConfigError, parse_sections
+from configuration.running import running_config
+from configuration.sections import AffinityConfig, AppConfig
 
 PROJECT = "sticky-consumer"
 

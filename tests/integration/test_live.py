@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tools.check_affinity import EXIT_STICKY
-from tools.check_affinity import main as check_affinity
-from tools.offline import PROJECT_DIR
+from tools.check_affinity.command import EXIT_STICKY
+from tools.check_affinity.command import main as check_affinity
+from tools.preview.mocks import PROJECT_DIR
 
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt", "components")
 KEY_CREDENTIALS = ("OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY")

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from pulumi.errors import RunError
 
-from tools.cli_config import PLACEHOLDER_KUBECONFIG
-from tools.offline import (
+from configuration.cli import PLACEHOLDER_KUBECONFIG
+from tools.preview.mocks import (
     LOAD_BALANCER_IP,
     REFERENCED_STACK_OUTPUTS,
     ProgramRun,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import difflib
 import re
 
-from components.config_base import PROJECT
-from components.config_cluster import ClusterConfig
-from components.config_errors import problem
-from components.config_rules import Given, key
+from configuration.base import PROJECT
+from configuration.cluster import ClusterConfig
+from configuration.errors import problem
+from configuration.rules import Given, key
 
 
 def kubeconfig_is_secret(given: Given) -> list[str]:

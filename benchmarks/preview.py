@@ -1,6 +1,6 @@
 """Time the offline preview of a stack against importing the Pulumi SDK modules it needs.
 
-    python -m tools.bench_preview [--runs 9] [--stack dev]
+    python -m benchmarks.preview [--runs 9] [--stack dev]
 
 Runs both commands alternately (so that machine noise hits both alike), each in a fresh Python
 process, and prints both medians and their ratio. The preview, Helm rendering of the charts
@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from tools.offline import PROJECT_DIR
+from tools.preview.mocks import PROJECT_DIR
 
 # The SDK modules the program uses (meta.v1 for every object's metadata). Both SDKs load
 # submodules lazily on first attribute access, so the baseline names the classes: that is what
@@ -39,8 +39,8 @@ TARGET_RATIO = 1.5
 
 def _helm_seconds(stack: str) -> float:
     """`helm template` of every release the stack declares, as the preview runs it."""
-    from tools import helm
-    from tools.offline import plain, run_program
+    from tools.preview import helm
+    from tools.preview.mocks import plain, run_program
 
     run = run_program(stack)
     minor = str(run.outputs.get("kubernetesVersion"))
@@ -64,7 +64,7 @@ def _seconds(command: list[str]) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench_preview")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.preview")
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--stack", default="dev")
     args = parser.parse_args()

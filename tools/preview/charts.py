@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from components.config_cluster import DEFAULT_KUBERNETES_VERSION
-from tools import helm
-from tools.offline import ProgramRun, Registration, plain
+from configuration.cluster import DEFAULT_KUBERNETES_VERSION
+from tools.preview import helm
+from tools.preview.mocks import ProgramRun, Registration, plain
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 # The order `kubectl apply` needs: definitions and namespaces before what uses them.

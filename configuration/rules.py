@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.config import AffinityConfig, AppConfig, IngressConfig, StackConfig
-from components.config_base import PROJECT
-from components.config_errors import problem
-from components.config_https import DnsConfig, TlsConfig
-from components.controllers import CONTROLLERS, Feature
-from components.formats import cookie_path_covers
+from configuration.base import PROJECT
+from configuration.controllers import CONTROLLERS, Feature
+from configuration.errors import problem
+from configuration.formats import cookie_path_covers
+from configuration.https import DnsConfig, TlsConfig
+from configuration.sections import AffinityConfig, AppConfig, IngressConfig, StackConfig
 
 
 def key(section: str, field: str) -> str:

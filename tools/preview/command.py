@@ -17,11 +17,13 @@ from typing import Any, NoReturn
 
 import yaml
 
-from components.config import SECTION_MODELS
-from components.config_base import REPLACES_CLUSTER, REPLACES_POOL
-from components.config_errors import ConfigError, model_fields
-from tools.cli_config import BadOverride, StackFileError, StackNotFound, parse_override
-from tools.offline import (
+from configuration.base import REPLACES_CLUSTER, REPLACES_POOL
+from configuration.cli import BadOverride, StackFileError, StackNotFound, parse_override
+from configuration.errors import ConfigError, model_fields
+from configuration.sections import SECTION_MODELS
+from tools.preview.charts import Rendered, as_json, render_run, tree_lines
+from tools.preview.charts import output_files as rendered_files
+from tools.preview.mocks import (
     PROJECT_DIR,
     SECRET_MASK,
     ProgramRun,
@@ -31,8 +33,6 @@ from tools.offline import (
     plain,
     run_program,
 )
-from tools.preview_charts import Rendered, as_json, render_run, tree_lines
-from tools.preview_charts import output_files as rendered_files
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 OUTPUT_INDEX = ".preview-files"  # what the last --out wrote, so a re-run removes only that
@@ -397,7 +397,3 @@ def main(argv: Sequence[str] | None = None, project_dir: Path = PROJECT_DIR) -> 
     if args.out is not None and not args.json:
         print(f"Wrote manifests, Helm values, rendered charts and graph.md to {args.out}/")
     return EXIT_OK
-
-
-if __name__ == "__main__":
-    sys.exit(main())

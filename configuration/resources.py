@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
-from components.config_base import Section
-from components.config_errors import model_problem
+from configuration.base import Section
+from configuration.errors import model_problem
 
 if TYPE_CHECKING:  # the models load without the Kubernetes SDK (tools/check_affinity imports them)
     from pulumi_kubernetes.core.v1 import ResourceRequirementsArgsDict

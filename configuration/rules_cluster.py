@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import ipaddress
 
-from components.config import IngressConfig
-from components.config_base import SERVICE_NAME_ENV
-from components.config_cluster import (
+from configuration.base import SERVICE_NAME_ENV
+from configuration.cluster import (
     MULTI_ZONE_REGIONS,
     STANDARD_PLAN_PODS,
     ClusterConfig,
     NetworkConfig,
     NodePoolConfig,
 )
-from components.config_errors import problem
-from components.config_rules import Given, key, unused
+from configuration.errors import problem
+from configuration.rules import Given, key, unused
+from configuration.sections import IngressConfig
 
 # Keys that only mean something when the stack creates the OVHcloud cluster itself.
 CREATE_ONLY_KEYS = (

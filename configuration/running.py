@@ -8,10 +8,9 @@ from typing import Any
 
 import pulumi
 
-from components.config import SECTION_MODELS, StackConfig
-from components.config_base import PROJECT
-from components.config_errors import ConfigError, parse_sections
-from components.config_rules import (
+from configuration.base import PROJECT
+from configuration.errors import ConfigError, parse_sections
+from configuration.rules import (
     Given,
     app_keys_when_app_off,
     app_namespace_is_its_own,
@@ -23,7 +22,7 @@ from components.config_rules import (
     ingress_keys_when_ingress_off,
     tls_needs_a_host_and_an_email,
 )
-from components.config_rules_cluster import (
+from configuration.rules_cluster import (
     a_controller_per_zone,
     api_access_on_prod,
     create_only_keys_in_other_modes,
@@ -35,12 +34,13 @@ from components.config_rules_cluster import (
     service_name_in_create_mode,
     zones_of_the_region,
 )
-from components.config_rules_secrets import (
+from configuration.rules_secrets import (
     credentials_are_secret,
     kubeconfig_is_secret,
     near_miss_namespaces,
     secret_sections,
 )
+from configuration.sections import SECTION_MODELS, StackConfig
 
 # Every rule across sections, in the order their messages are reported.
 RULES: tuple[Callable[[Given], list[str]], ...] = (

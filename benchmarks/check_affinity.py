@@ -1,6 +1,6 @@
 """Time the affinity check against real load balancers whose pods answer 20 ms late.
 
-    python -m tools.bench_check_affinity [--runs 3] [--requests 1000] [--clients 50]
+    python -m benchmarks.check_affinity [--runs 3] [--requests 1000] [--clients 50]
 
 Three what-is-my-pod look-alikes that wait 20 ms before answering (a load balancer "20 ms away")
 behind each installed load balancer (HAProxy, nginx) on 127.0.0.1; the check runs in its own
@@ -16,14 +16,14 @@ import subprocess
 import sys
 import time
 
-from tools.local_lb import LOAD_BALANCERS, what_is_my_pod
-from tools.offline import PROJECT_DIR
+from tools.local_servers.balancers import LOAD_BALANCERS, what_is_my_pod
+from tools.preview.mocks import PROJECT_DIR
 
 LATENCY = 0.020
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench_check_affinity")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.check_affinity")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=50)

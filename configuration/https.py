@@ -7,9 +7,9 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from components.config_base import RFC1123_SUBDOMAIN, Section, docs
-from components.controllers import Chart
-from components.resources import CERT_MANAGER_RESOURCES, Resources, over_defaults
+from configuration.base import RFC1123_SUBDOMAIN, Section, docs
+from configuration.controllers import Chart
+from configuration.resources import CERT_MANAGER_RESOURCES, Resources, over_defaults
 
 # The ClusterIssuers this stack creates, and the ACME directory each one talks to.
 ACME_SERVERS = {

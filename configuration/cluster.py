@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
-from components.config_base import (
+from configuration.base import (
     NEVER_CHANGES,
     REPLACES_CLUSTER,
     REPLACES_POOL,
@@ -17,8 +17,8 @@ from components.config_base import (
     Section,
     docs,
 )
-from components.config_errors import model_problem
-from components.kubeconfig import kubeconfig_cluster
+from configuration.errors import model_problem
+from configuration.kubeconfig import kubeconfig_cluster
 
 # Kubernetes minors that OVHcloud Managed Kubernetes offers for new clusters (its
 # "software versions" page); update this set when OVHcloud adds or retires a minor.

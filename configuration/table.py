@@ -1,7 +1,7 @@
 """The README's configuration table, generated from the config models (components/config.py).
 
-    python -m tools.config_table           print the table
-    python -m tools.config_table --write   replace the table in README.md
+    python -m configuration.table           print the table
+    python -m configuration.table --write   replace the table in README.md
 
 The table sits between the README's `<!-- config-table -->` and `<!-- /config-table -->`
 markers; tests/test_docs.py fails when it differs from what the models say.
@@ -19,9 +19,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from components.config import SECTION_MODELS
-from components.config_base import IN_PLACE, PROJECT
-from components.config_errors import model_fields
+from configuration.base import IN_PLACE, PROJECT
+from configuration.errors import model_fields
+from configuration.sections import SECTION_MODELS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- config-table -->", "<!-- /config-table -->"
@@ -91,7 +91,7 @@ def with_table(readme: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.config_table", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m configuration.table", description=__doc__)
     parser.add_argument("--write", action="store_true", help="replace the table in README.md")
     args = parser.parse_args(argv)
     if args.write:

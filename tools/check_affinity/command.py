@@ -37,7 +37,7 @@ from tqdm import tqdm
 from yarl import URL
 
 # The stack's default; the stack's `cookieName` output wins when the URL comes from a stack.
-from components.config import DEFAULT_COOKIE_NAME
+from configuration.sections import DEFAULT_COOKIE_NAME
 
 EXIT_STICKY, EXIT_NOT_STICKY, EXIT_ERROR = 0, 1, 2
 # A pod name is a Kubernetes object name: anything else (control characters included) is not
@@ -518,7 +518,7 @@ def _checked_url(url: str) -> str:
 
 
 def _watch(args: argparse.Namespace, url: str, cookie_name: str) -> int:
-    from tools.watch_affinity import bounds_problem, render_text, watch_sessions
+    from tools.check_affinity.watch import bounds_problem, render_text, watch_sessions
 
     problem = bounds_problem(args.watch, args.sessions, args.interval)
     if problem is not None:
@@ -588,7 +588,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     print(json.dumps(report.as_json(), indent=2) if args.json else render_text(report))
     return report.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

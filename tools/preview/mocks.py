@@ -21,15 +21,15 @@ from typing import Any
 
 from pulumi.runtime import Mocks
 
-from components.config_base import SERVICE_NAME_ENV
-from components.config_cluster import DEFAULT_KUBERNETES_VERSION
-from tools.cli_config import (
+from configuration.base import SERVICE_NAME_ENV
+from configuration.cli import (
     PLACEHOLDER_KUBECONFIG,
     PLACEHOLDER_SERVICE_NAME,
     PROJECT_DIR,
     CliConfig,
     cli_config,
 )
+from configuration.cluster import DEFAULT_KUBERNETES_VERSION
 
 # Documentation values (RFC 5737, a placeholder id): nothing here looks like a real credential.
 LOAD_BALANCER_IP = "203.0.113.10"
