@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 
-from tools.local_servers.balancers import LOAD_BALANCERS, what_is_my_pod
+from tools.local_servers.balancers import LOAD_BALANCERS
+from tools.local_servers.pods import what_is_my_pod
 from tools.preview.mocks import PROJECT_DIR
 
 LATENCY = 0.020

@@ -40,7 +40,8 @@ TARGET_RATIO = 1.5
 def _helm_seconds(stack: str) -> float:
     """`helm template` of every release the stack declares, as the preview runs it."""
     from tools.preview import helm
-    from tools.preview.mocks import plain, run_program
+    from tools.preview.mocks import run_program
+    from tools.preview.recorded import plain
 
     run = run_program(stack)
     minor = str(run.outputs.get("kubernetesVersion"))

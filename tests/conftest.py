@@ -5,7 +5,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.helpers import CONTROLLER_NAMES, STACKS, run_ok
-from tools.preview.mocks import ProgramRun, remembered_runs
+from tools.preview.mocks import remembered_runs
+from tools.preview.recorded import ProgramRun
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -17,7 +17,8 @@ from pulumi.errors import RunError
 
 from configuration.base import PROJECT
 from configuration.controllers import CONTROLLERS
-from tools.preview.mocks import ProgramRun, run_program
+from tools.preview.mocks import run_program
+from tools.preview.recorded import ProgramRun
 
 STACKS = ("dev", "prod")
 CONTROLLER_NAMES = tuple(CONTROLLERS)

@@ -14,7 +14,8 @@ from tests.helpers import (
     SERVICE,
     run_ok,
 )
-from tools.preview.mocks import LOAD_BALANCER_IP, ProgramRun, manifest
+from tools.preview.mocks import LOAD_BALANCER_IP
+from tools.preview.recorded import ProgramRun, manifest
 
 # The tutorial's ingress-session-affinity.yml annotations, verbatim.
 TUTORIAL_ANNOTATIONS = {

@@ -24,7 +24,7 @@ from configuration.https import CERT_MANAGER_CHART
 from policy import rules
 from tests.helpers import CONTROLLER_NAMES, RELEASE, STACKS, run_ok, validate_kubernetes
 from tools.preview import helm
-from tools.preview.mocks import ProgramRun, plain
+from tools.preview.recorded import ProgramRun, plain
 
 try:
     helm.find_helm()

@@ -8,14 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tools.check_affinity.command import (
+from tools.check_affinity.answers import (
     EXIT_ERROR,
     EXIT_NOT_STICKY,
     EXIT_STICKY,
     cookie_attributes,
-    main,
 )
-from tools.local_servers.balancers import LOAD_BALANCERS, free_port, http_servers, what_is_my_pod
+from tools.check_affinity.command import main
+from tools.local_servers.balancers import LOAD_BALANCERS
+from tools.local_servers.pods import free_port, http_servers, what_is_my_pod
 from tools.preview.mocks import PROJECT_DIR
 
 PODS = [

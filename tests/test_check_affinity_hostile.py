@@ -9,15 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tools.check_affinity.command import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY, main
-from tools.local_servers.balancers import (
-    endless_body,
-    free_port,
-    nginx,
-    raw_server,
-    throwaway_ca,
-    what_is_my_pod,
-)
+from tools.check_affinity.answers import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY
+from tools.check_affinity.command import main
+from tools.local_servers.balancers import nginx
+from tools.local_servers.hostile import endless_body, raw_server, throwaway_ca
+from tools.local_servers.pods import free_port, what_is_my_pod
 
 
 def http(body: bytes, *headers: str, status: str = "200 OK", length: int | None = None) -> bytes:

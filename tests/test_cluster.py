@@ -8,7 +8,8 @@ import yaml
 from configuration.cli import PLACEHOLDER_KUBECONFIG, PROJECT_DIR
 from tests.helpers import KUBE, KUBERNETES_PROVIDER, NODE_POOL, refused, run_ok
 from tools.preview.command import render_text
-from tools.preview.mocks import CREATION_KUBECONFIG, ProgramRun, kubernetes_objects
+from tools.preview.mocks import CREATION_KUBECONFIG
+from tools.preview.recorded import ProgramRun, kubernetes_objects
 
 
 def test_cluster_takes_its_settings_from_the_stack(dev: ProgramRun) -> None:

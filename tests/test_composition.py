@@ -5,12 +5,8 @@ from pulumi.errors import RunError
 
 from configuration.cli import PLACEHOLDER_KUBECONFIG
 from tests.helpers import refused, run_ok
-from tools.preview.mocks import (
-    LOAD_BALANCER_IP,
-    REFERENCED_STACK_OUTPUTS,
-    ProgramRun,
-    run_program,
-)
+from tools.preview.mocks import LOAD_BALANCER_IP, REFERENCED_STACK_OUTPUTS, run_program
+from tools.preview.recorded import ProgramRun
 
 SHARED = "acme/sticky-sessions/shared"
 SECURE_KUBECONFIG = {"secure": "v1:ZW5jcnlwdGVkLWt1YmVjb25maWc="}  # as `--secret` stores it

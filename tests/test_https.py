@@ -17,7 +17,8 @@ from tests.helpers import (
     validate_strictly,
 )
 from tools.preview.command import render_text
-from tools.preview.mocks import LOAD_BALANCER_IP, ProgramRun, manifest, plain
+from tools.preview.mocks import LOAD_BALANCER_IP
+from tools.preview.recorded import ProgramRun, manifest, plain
 
 ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer"
 RECORD = "ovh:Domain/zoneRecord:ZoneRecord"

@@ -12,7 +12,8 @@ from components.ingress import (
 )
 from configuration.sections import IngressConfig
 from tests.helpers import CONTROLLER_RELEASE, NAMESPACE, RELEASE, SERVICE, refused, run_ok
-from tools.preview.mocks import LOAD_BALANCER_IP, ProgramRun, plain
+from tools.preview.mocks import LOAD_BALANCER_IP
+from tools.preview.recorded import ProgramRun, plain
 
 
 def test_release_is_named_exactly_and_pins_the_final_chart(dev: ProgramRun) -> None:

@@ -22,7 +22,8 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 from configuration import sections
 from policy import rules
 from tests.helpers import DEPLOYMENT, INGRESS, RELEASE, run_ok
-from tools.preview.mocks import PROJECT_DIR, ProgramRun, Registration, plain
+from tools.preview.mocks import PROJECT_DIR
+from tools.preview.recorded import ProgramRun, Registration, plain
 
 Violations = list[tuple[str, str]]  # (policy name, message)
 

@@ -10,12 +10,8 @@ import yaml
 from configuration.cli import PLACEHOLDER_KUBECONFIG, PLACEHOLDER_SECRET
 from tests.helpers import validate_kubernetes
 from tools.preview.command import OUTPUT_INDEX, main
-from tools.preview.mocks import (
-    PROJECT_DIR,
-    kubernetes_objects,
-    manifest,
-    run_program,
-)
+from tools.preview.mocks import PROJECT_DIR, run_program
+from tools.preview.recorded import kubernetes_objects, manifest
 
 CIPHERTEXT = "v1:c2VjcmV0LWNpcGhlcnRleHQ="
 

@@ -6,7 +6,8 @@ import pytest
 
 from configuration.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from tests.helpers import CONTROLLER_NAMES, run_ok, validate_kubernetes, validate_strictly
-from tools.preview.mocks import LOAD_BALANCER_IP, ProgramRun, kubernetes_objects, manifest
+from tools.preview.mocks import LOAD_BALANCER_IP
+from tools.preview.recorded import ProgramRun, kubernetes_objects, manifest
 
 OUTPUTS = {
     "url",

@@ -19,7 +19,8 @@ from tests.helpers import (
     run_ok,
 )
 from tools.preview.command import main as preview
-from tools.preview.mocks import LOAD_BALANCER_IP, ProgramRun, manifest, plain
+from tools.preview.mocks import LOAD_BALANCER_IP
+from tools.preview.recorded import ProgramRun, manifest, plain
 
 CHART_DATA = Path(__file__).parent / "data" / "traefik-41.3.0"
 

@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tools.check_affinity.command import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY, main
+from tools.check_affinity.answers import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY
+from tools.check_affinity.command import main
 from tools.check_affinity.watch import MAX_MOVES, Session
-from tools.local_servers.balancers import Balancer, balancer, free_port, what_is_my_pod
+from tools.local_servers.balancers import Balancer, balancer
+from tools.local_servers.pods import free_port, what_is_my_pod
 from tools.preview.mocks import PROJECT_DIR
 
 PODS = ["pod-a", "pod-b", "pod-c", "pod-d"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.check_affinity.command import EXIT_STICKY
+from tools.check_affinity.answers import EXIT_STICKY
 from tools.check_affinity.command import main as check_affinity
 from tools.preview.mocks import PROJECT_DIR
 

@@ -20,17 +20,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.check_affinity.command import (
+from tools.check_affinity.answers import (
     EXIT_NOT_STICKY,
     EXIT_STICKY,
     CheckError,
-    Tls,
-    _get,
-    _session,
     cookie_attributes,
     pod_name,
     shown_url,
 )
+from tools.check_affinity.client import Tls, fetch, new_client
 
 MAX_MOVES = 100  # per session; further moves are counted, not kept
 MAX_SESSIONS, MAX_WATCH_SECONDS = 200, 86_400.0
@@ -207,8 +205,8 @@ async def watch_sessions(
         shown_url(url), cookie_name, duration, interval, [Session() for _ in range(sessions)]
     )
     # Can it watch at all? One request first: exit 2 if not.
-    async with _session(1, timeout, tls) as probe:
-        first = await _get(probe, url)
+    async with new_client(1, timeout, tls) as probe:
+        first = await fetch(probe, url)
         pod_name(first)
         watch.cookie = cookie_attributes(first.set_cookies, cookie_name)
     stop = asyncio.Event()
@@ -222,13 +220,13 @@ async def watch_sessions(
         return time.monotonic() - start
 
     async def one(session: Session) -> None:
-        async with _session(1, timeout, tls) as client:
+        async with new_client(1, timeout, tls) as client:
             while not stop.is_set() and now() < duration:
                 sent = now()
                 try:
                     # No retries: a failed request is what the watch counts. pod_name refuses
                     # any answer but a 200 from what-is-my-pod (a 5xx included).
-                    answer = await _get(client, url, retries=0)
+                    answer = await fetch(client, url, retries=0)
                     pod = pod_name(answer)
                     session.answered(pod, sent)
                     watch.saw(pod, sent)

@@ -1,7 +1,6 @@
-"""what-is-my-pod look-alike servers and real load balancers (HAProxy, nginx) on 127.0.0.1.
-
-Used by the affinity-check tests and its benchmark. Every server started here is a context
-manager that stops what it started, whatever happens inside the `with` block.
+"""Real load balancers on 127.0.0.1 (HAProxy, nginx) in front of look-alike pods, configured as
+the project's models of the controllers, and able to take a pod out or put it back while
+clients run. Every one is a context manager that stops what it started.
 """
 
 from __future__ import annotations
@@ -10,89 +9,15 @@ import contextlib
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-LOOPBACK = "127.0.0.1"
-READY_TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_listening(port: int, process: subprocess.Popen[bytes] | None = None) -> None:
-    """Bounded wait for a TCP listener; fails early if the process that should listen died."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(
-                f"{process.args!r} exited with {process.returncode} before listening on {port}"
-            )
-        with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listened on {LOOPBACK}:{port} within {READY_TIMEOUT} s")
-
-
-def _handler(body: bytes, delay: float) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as the real app behind a proxy
-        disable_nagle_algorithm = True  # headers and body go out at once, no delayed-ACK wait
-
-        def do_GET(self) -> None:
-            if delay:
-                time.sleep(delay)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    return Handler
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default 5 drops bursts of connects (a 1 s SYN retransmit)
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a load balancer closing an idle keep-alive connection is not an error here
-
-
-@contextlib.contextmanager
-def http_servers(bodies: Sequence[str], delay: float = 0.0) -> Iterator[list[int]]:
-    """One HTTP server per body, each answering every GET with it; yields their ports."""
-    servers = []
-    try:
-        for body in bodies:
-            server = _QuietServer((LOOPBACK, 0), _handler(body.encode(), delay))
-            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-            servers.append(server)
-        yield [server.server_address[1] for server in servers]
-    finally:
-        for server in servers:
-            server.shutdown()
-            server.server_close()
-
-
-@contextlib.contextmanager
-def what_is_my_pod(pods: Sequence[str], delay: float = 0.0) -> Iterator[list[int]]:
-    """Look-alikes of ovhplatform/what-is-my-pod: each answers `Hello "<pod>"!`."""
-    with http_servers([f'Hello "{pod}"!\n' for pod in pods], delay) as ports:
-        yield ports
+from tools.local_servers.hostile import Certificates
+from tools.local_servers.pods import LOOPBACK, free_port, wait_until_listening
 
 
 @contextlib.contextmanager
@@ -219,107 +144,6 @@ def nginx(
 
 
 LOAD_BALANCERS = {"haproxy": haproxy, "nginx": nginx}
-
-
-# A hostile server's answer to each connection: raw bytes, or a function that writes to the
-# socket (for endless or huge bodies); bounded either way.
-RawAnswer = bytes | Callable[[socket.socket], None]
-HOSTILE_CAP_BYTES = 64 * 1024 * 1024  # what a "never-ending" answer sends at the most
-
-
-def endless_body(chunk: bytes = b"x" * 65536) -> Callable[[socket.socket], None]:
-    """A 200 whose body never says where it ends; stops at HOSTILE_CAP_BYTES or when the client
-    hangs up."""
-
-    def write(connection: socket.socket) -> None:
-        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
-        sent = 0
-        while sent < HOSTILE_CAP_BYTES:
-            connection.sendall(chunk)
-            sent += len(chunk)
-
-    return write
-
-
-@contextlib.contextmanager
-def raw_server(answer: RawAnswer, tls: ssl.SSLContext | None = None) -> Iterator[int]:
-    """A TCP server on 127.0.0.1 that reads a request head and answers `answer`, whatever it
-    is, then closes; with `tls`, over TLS. Yields its port."""
-    listener = socket.create_server((LOOPBACK, 0))
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def serve(connection: socket.socket) -> None:
-        with contextlib.suppress(OSError, ssl.SSLError), connection:
-            connection.settimeout(5)
-            if tls is not None:
-                connection = tls.wrap_socket(connection, server_side=True)
-            received = b""
-            while b"\r\n\r\n" not in received and len(received) < 65536:
-                data = connection.recv(4096)
-                if not data:
-                    return
-                received += data
-            if callable(answer):
-                answer(connection)
-            else:
-                connection.sendall(answer)
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(connection,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
-
-
-@dataclass(frozen=True)
-class Certificates:
-    ca: Path  # the throwaway CA's certificate (PEM)
-    certificate: Path  # the server's, for 127.0.0.1 and localhost, signed by the CA
-    key: Path
-
-    def server_context(self) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.certificate, self.key)
-        return context
-
-
-def throwaway_ca(directory: Path, name: str = "sticky-test") -> Certificates:
-    """A CA made for one test and a server certificate it signs, with the openssl command."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise FileNotFoundError("openssl is not installed (apt-get install openssl)")
-    ca, ca_key = directory / f"{name}-ca.pem", directory / f"{name}-ca.key"
-    certificate, key = directory / f"{name}-server.pem", directory / f"{name}-server.key"
-    request, extensions = directory / f"{name}.csr", directory / f"{name}.ext"
-    extensions.write_text(
-        "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-    )
-    ec_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    for command in (
-        [openssl, "req", "-x509", *ec_key, "-keyout", ca_key, "-out", ca, "-days", "1",
-         "-subj", f"/CN={name} CA", "-addext", "basicConstraints=critical,CA:TRUE",
-         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-        [openssl, "req", *ec_key, "-keyout", key, "-out", request, "-subj", "/CN=127.0.0.1"],
-        [openssl, "x509", "-req", "-in", request, "-CA", ca, "-CAkey", ca_key,
-         "-CAcreateserial", "-out", certificate, "-days", "1", "-extfile", extensions],
-    ):  # fmt: skip
-        subprocess.run([str(part) for part in command], check=True, capture_output=True)
-    return Certificates(ca, certificate, key)
 
 
 # --- load balancers that change under a running check: take a pod out, put it back ------------

@@ -12,7 +12,7 @@ import yaml
 
 from configuration.cluster import DEFAULT_KUBERNETES_VERSION
 from tools.preview import helm
-from tools.preview.mocks import ProgramRun, Registration, plain
+from tools.preview.recorded import ProgramRun, Registration, plain
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 # The order `kubectl apply` needs: definitions and namespaces before what uses them.

@@ -23,15 +23,14 @@ from configuration.errors import ConfigError, model_fields
 from configuration.sections import SECTION_MODELS
 from tools.preview.charts import Rendered, as_json, render_run, tree_lines
 from tools.preview.charts import output_files as rendered_files
-from tools.preview.mocks import (
-    PROJECT_DIR,
+from tools.preview.mocks import PROJECT_DIR, run_program
+from tools.preview.recorded import (
     SECRET_MASK,
     ProgramRun,
     Registration,
     kubernetes_objects,
     manifest,
     plain,
-    run_program,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2

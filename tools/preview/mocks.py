@@ -15,7 +15,6 @@ import os
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +25,10 @@ from configuration.cli import (
     PLACEHOLDER_KUBECONFIG,
     PLACEHOLDER_SERVICE_NAME,
     PROJECT_DIR,
-    CliConfig,
     cli_config,
 )
 from configuration.cluster import DEFAULT_KUBERNETES_VERSION
+from tools.preview.recorded import ProgramRun, Registration, masked, timeouts
 
 # Documentation values (RFC 5737, a placeholder id): nothing here looks like a real credential.
 LOAD_BALANCER_IP = "203.0.113.10"
@@ -45,83 +44,6 @@ REFERENCED_STACK_OUTPUTS: dict[str, Any] = {
 }
 REFERENCED_SECRET_OUTPUTS = ("kubeconfig",)
 CREATION_KUBECONFIG = PLACEHOLDER_KUBECONFIG + "# stale: the one the cluster had at creation\n"
-SECRET_MASK = "[secret]"
-
-
-@dataclass
-class Registration:
-    """One resource the program declared (or read), with what the engine would have been told."""
-
-    type: str
-    name: str
-    urn: str
-    id: str
-    parent: str
-    custom: bool
-    inputs: dict[str, Any]  # secret values replaced by SECRET_MASK
-    dependencies: list[str]
-    provider: str
-    protect: bool
-    # The request's deleteBeforeReplace, and deleteBeforeReplaceDefined: whether the program
-    # set it at all (else the provider decides; the engine takes the program's value over it).
-    delete_before_replace: bool = False
-    delete_before_replace_defined: bool = False
-    read: bool = False
-    ignore_changes: list[str] = field(default_factory=list)
-    replace_on_changes: list[str] = field(default_factory=list)
-    custom_timeouts: dict[str, str] = field(default_factory=dict)  # create/update/delete
-
-    @property
-    def provider_urn(self) -> str:
-        """The URN of the provider instance (a provider reference is `<urn>::<id>`)."""
-        return self.provider.rsplit("::", 1)[0]
-
-
-@dataclass
-class ProgramRun:
-    config: CliConfig
-    resources: list[Registration] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    secret_outputs: frozenset[str] = frozenset()
-    logs: list[tuple[str, str]] = field(default_factory=list)
-    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # token, arguments
-    error: BaseException | None = None
-    notes: list[str] = field(default_factory=list)  # what the offline run stood in for
-
-    def of_type(self, type_: str) -> list[Registration]:
-        return [r for r in self.resources if r.type == type_]
-
-    def one(self, type_: str, name: str | None = None) -> Registration:
-        found = [r for r in self.of_type(type_) if name is None or r.name == name]
-        if len(found) != 1:
-            raise LookupError(f"expected one {type_} {name or ''}, found {len(found)}")
-        return found[0]
-
-    def warnings(self) -> list[str]:
-        return [message for level, message in self.logs if level == "WARNING"]
-
-
-def _masked(value: Any) -> Any:
-    """A deserialized value with every secret (the engine's secret wrapper) replaced by a mask."""
-    from pulumi.runtime import rpc
-
-    if rpc.is_rpc_secret(value):
-        return SECRET_MASK
-    if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_masked(item) for item in value]
-    return value
-
-
-def _timeouts(timeouts: Any) -> dict[str, str]:
-    if timeouts is None:
-        return {}
-    return {
-        kind: getattr(timeouts, kind)
-        for kind in ("create", "update", "delete")
-        if getattr(timeouts, kind, "")
-    }
 
 
 def _fake_uuid(name: str) -> str:
@@ -298,7 +220,7 @@ def _run_program(
                     id=registered.id if registered else "",
                     parent=request.parent,
                     custom=read or bool(request.custom),
-                    inputs=_masked(rpc.deserialize_properties(properties)),
+                    inputs=masked(rpc.deserialize_properties(properties)),
                     dependencies=list(getattr(request, "dependencies", [])),
                     provider=request.provider,
                     protect=bool(getattr(request, "protect", False)),
@@ -309,7 +231,7 @@ def _run_program(
                     read=read,
                     ignore_changes=list(getattr(request, "ignoreChanges", [])),
                     replace_on_changes=list(getattr(request, "replaceOnChanges", [])),
-                    custom_timeouts=_timeouts(getattr(request, "customTimeouts", None)),
+                    custom_timeouts=timeouts(getattr(request, "customTimeouts", None)),
                 )
             )
 
@@ -320,7 +242,7 @@ def _run_program(
             return response
 
         def Invoke(self, request: Any) -> Any:
-            arguments = _masked(rpc.deserialize_properties(request.args))
+            arguments = masked(rpc.deserialize_properties(request.args))
             run.invokes.append((request.tok, arguments))
             return super().Invoke(request)
 
@@ -390,31 +312,3 @@ def _run_program(
         loop.close()
         asyncio.set_event_loop(None)
     return run
-
-
-def plain(value: Any) -> Any:
-    """Engine values as YAML would hold them: protobuf sends every number as a float and keeps
-    no key order, so integral floats become ints and keys are sorted (stable diffs)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: plain(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
-
-
-def kubernetes_objects(run: ProgramRun) -> list[Registration]:
-    """The Kubernetes objects the program declares itself (not Helm releases, not reads)."""
-    return [
-        r
-        for r in run.resources
-        if r.type.startswith("kubernetes:") and not r.read and "apiVersion" in r.inputs
-    ]
-
-
-def manifest(registration: Registration) -> dict[str, Any]:
-    """The Kubernetes manifest a declared object stands for, as `kubectl apply` would take it."""
-    body = plain(registration.inputs)
-    head = {key: body.pop(key) for key in ("apiVersion", "kind", "metadata") if key in body}
-    return head | body

@@ -6,13 +6,8 @@ import pytest
 from pulumi.errors import RunError
 
 from configuration.cli import PLACEHOLDER_KUBECONFIG
-from tools.preview.mocks import (
-    LOAD_BALANCER_IP,
-    REFERENCED_STACK_OUTPUTS,
-    ProgramRun,
-    manifest,
-    run_program,
-)
+from tools.preview.mocks import LOAD_BALANCER_IP, REFERENCED_STACK_OUTPUTS, run_program
+from tools.preview.recorded import ProgramRun, manifest
 
 CONSUMER_DIR = Path(__file__).resolve().parent.parent
 PLATFORM = "organization/sticky-sessions/dev"
