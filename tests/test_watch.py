@@ -1,22 +1,22 @@
 """Sessions through a change: the watch behind real HAProxy and nginx on 127.0.0.1 while a pod
 goes away, a pod comes, or every pod fails for a moment."""
 
+import asyncio
 import contextlib
-import io
 import json
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
 from tools.check_affinity.answers import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY
+from tools.check_affinity.client import Tls
 from tools.check_affinity.command import main
-from tools.check_affinity.watch import MAX_MOVES, Session
+from tools.check_affinity.watch import MAX_MOVES, Session, Watch, watch_sessions
 from tools.local_servers.balancers import Balancer, balancer
 from tools.local_servers.pods import free_port, what_is_my_pod
 from tools.preview.mocks import PROJECT_DIR
@@ -41,30 +41,61 @@ def running(
         yield lb
 
 
-def watch(
-    lb: Balancer, change: Callable[[], None] | None = None, at: float = 0.8, sessions: int = 12
-) -> dict:
-    """A 2-second watch of `sessions` sessions; `change` happens `at` seconds in."""
-    timer = threading.Timer(at, change) if change else None
-    if timer:
-        timer.start()
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(
-            [f"http://127.0.0.1:{lb.port}/", "--watch", "2", "--sessions", str(sessions),
-             "--interval", "0.1", "--json"]
-        )  # fmt: skip
-    if timer:
-        timer.join()
-    report = json.loads(out.getvalue())
-    assert report["exitCode"] == code
+Scenario = Callable[[Watch, Callable[[], float]], Awaitable[None]]
+EVENT_LIMIT = 15.0  # seconds an awaited event may take before the test fails, on a busy machine
+
+
+async def until(what: str, happened: Callable[[], bool]) -> None:
+    """Wait for an event the watch can see; fail naming it if it never comes."""
+    deadline = time.monotonic() + EVENT_LIMIT
+    while not happened():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {EVENT_LIMIT:g} s")
+        await asyncio.sleep(0.01)
+
+
+async def every_session_pinned(watch: Watch) -> None:
+    await until("every session pinned", lambda: all(s.first_pod for s in watch.sessions))
+
+
+async def requests_after(watch: Watch, count: int) -> None:
+    """Until every session has sent `count` more requests than it had now."""
+    sent = [session.requests for session in watch.sessions]
+    await until(
+        f"{count} more requests of every session",
+        lambda: all(
+            s.requests >= before + count for s, before in zip(watch.sessions, sent, strict=True)
+        ),
+    )
+
+
+async def changed(change: Callable[[], None]) -> None:
+    """Make the change (HAProxy's runtime API; nginx reloaded until its new workers serve)."""
+    await asyncio.get_running_loop().run_in_executor(None, change)
+
+
+def watch(lb: Balancer, scenario: Scenario, sessions: int = 12) -> dict:
+    """A watch of `sessions` sessions, one request every 0.05 s each, that ends when
+    `scenario` has seen what it waits for."""
+    result = asyncio.run(
+        watch_sessions(
+            f"http://127.0.0.1:{lb.port}/", "stickounet", 4 * EVENT_LIMIT, sessions, 0.05,
+            2.0, Tls(), live=False, observe=scenario,
+        )
+    )  # fmt: skip
+    report = result.as_json()
+    assert report["interrupted"] is False
     return report
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_nothing_changes_every_session_keeps_its_pod(kind: str) -> None:
+    async def scenario(watch: Watch, now: Callable[[], float]) -> None:
+        await every_session_pinned(watch)
+        await requests_after(watch, 10)
+
     with running(kind) as lb:
-        report = watch(lb)
+        report = watch(lb, scenario)
     assert report["exitCode"] == EXIT_STICKY
     assert (report["sessions"], report["kept"], report["moved"], report["failed"]) == (12, 12, 0, 0)
     assert all(s["first_pod"] in PODS and s["moves"] == [] for s in report["per_session"])
@@ -73,21 +104,29 @@ def test_nothing_changes_every_session_keeps_its_pod(kind: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_pod_taken_out_moves_exactly_its_sessions(kind: str) -> None:
     # HAProxy's cookie insert deals sessions round robin; nginx hashes each random cookie, so two
-    # pods and 16 sessions. On a busy machine the change may come before any session took its
-    # cookie from pod-a: then the scenario is run again, three times at most.
+    # pods and 16 sessions (all 16 on one pod: p = 2^-15).
     pods = PODS if kind == "haproxy" else PODS[:2]
-    for _ in range(3):
-        with running(kind, pods=pods) as lb:
-            report = watch(lb, lambda lb=lb: lb.set_active(0, False), sessions=16)
-        pinned = [s for s in report["per_session"] if s["first_pod"] == "pod-a"]
-        if pinned:
-            break
-    assert pinned, "no session was pinned to the pod taken out, three times"
+    taken_out_at = 0.0
+
+    async def scenario(watch: Watch, now: Callable[[], float]) -> None:
+        nonlocal taken_out_at
+        await every_session_pinned(watch)
+        taken_out_at = now()
+        await changed(lambda: lb.set_active(0, False))
+        pinned = [s for s in watch.sessions if s.first_pod == "pod-a"]
+        await until("every session of pod-a moved", lambda: all(s.move_count for s in pinned))
+        await requests_after(watch, 5)  # and the others had their chance to move too
+
+    with running(kind, pods=pods) as lb:
+        report = watch(lb, scenario, sessions=16)
+    pinned = [s for s in report["per_session"] if s["first_pod"] == "pod-a"]
     others = [s for s in report["per_session"] if s["first_pod"] != "pod-a"]
+    assert pinned and others
     assert report["exitCode"] == EXIT_NOT_STICKY
-    for session in pinned:  # each moved once, away from the pod that went
+    for session in pinned:  # each moved once, away from the pod that went, after it went
         [move] = session["moves"]
-        assert move["from"] == "pod-a" and move["to"] != "pod-a" and 0 < move["at"] < 2
+        assert move["from"] == "pod-a" and move["to"] != "pod-a"
+        assert move["at"] >= round(taken_out_at, 3) - 0.05  # a request sent as it went
     assert all(s["moves"] == [] for s in others)  # the others stayed
     assert report["moved"] == len(pinned)
     assert report["gone"] == ["pod-a"]
@@ -96,10 +135,16 @@ def test_a_pod_taken_out_moves_exactly_its_sessions(kind: str) -> None:
 def test_a_pod_added_behind_haproxy_moves_no_session() -> None:
     if shutil.which("haproxy") is None:
         pytest.skip("haproxy is not installed (apt-get install haproxy)")
+
+    async def scenario(watch: Watch, now: Callable[[], float]) -> None:
+        await every_session_pinned(watch)
+        await changed(lambda: lb.set_active(3, True))
+        await requests_after(watch, 10)
+
     with running("haproxy", inactive=(3,)) as lb:
-        report = watch(lb, lambda: lb.set_active(3, True))
+        report = watch(lb, scenario)
     assert report["exitCode"] == EXIT_STICKY  # cookie insert pins each existing session
-    assert report["moved"] == 0
+    assert report["moved"] == 0 and "pod-d" not in report["pods"]
 
 
 def test_a_pod_added_behind_a_consistent_hash_moves_sessions_only_to_it() -> None:
@@ -107,30 +152,59 @@ def test_a_pod_added_behind_a_consistent_hash_moves_sessions_only_to_it() -> Non
     # of the existing sessions, and no session moves anywhere else.
     if shutil.which("nginx") is None:
         pytest.skip("nginx is not installed (apt-get install nginx)")
+
+    async def scenario(watch: Watch, now: Callable[[], float]) -> None:
+        await every_session_pinned(watch)
+        await changed(lambda: lb.set_active(3, True))
+        await requests_after(watch, 10)
+
     with running("nginx", inactive=(3,)) as lb:
-        report = watch(lb, lambda: lb.set_active(3, True))
+        report = watch(lb, scenario, sessions=24)
     moves = [m for s in report["per_session"] for m in s["moves"]]
+    assert moves, "24 sessions over 4 pods and none moved to the new one (p < 1e-3)"
     assert all(m["to"] == "pod-d" for m in moves)
     assert report["failed"] == 0
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_pod_failing_for_a_moment_is_counted_then_recovers(kind: str) -> None:
+    recovered_at = 0.0
+
+    async def scenario(watch: Watch, now: Callable[[], float]) -> None:
+        nonlocal recovered_at
+        await every_session_pinned(watch)
+        await changed(lambda: lb.set_all(False))
+        await until("every session failing", lambda: all(s.failure_run for s in watch.sessions))
+        await changed(lambda: lb.set_all(True))
+        recovered_at = now()
+        await until(
+            "every session answered again",
+            lambda: all(s.failure_run == 0 for s in watch.sessions),
+        )
+        await requests_after(watch, 3)
+
     with running(kind) as lb:
-
-        def outage() -> None:
-            lb.set_all(False)
-            time.sleep(0.4)
-            lb.set_all(True)
-
-        report = watch(lb, outage, at=0.6)
+        report = watch(lb, scenario)
     assert report["exitCode"] == EXIT_NOT_STICKY
     assert report["failed"] == 12  # every session saw the outage
     for session in report["per_session"]:
         assert 1 <= session["longest_failure_run"] <= session["failures"]
     # After the outage every pod that served sessions serves them again.
-    recovered = {pod for pod, seen in report["pods"].items() if seen["last"] > 1.2}
+    recovered = {pod for pod, seen in report["pods"].items() if seen["last"] >= recovered_at}
     assert recovered == set(report["pods"]) and recovered <= set(PODS)
+
+
+def test_a_scenario_that_fails_ends_the_watch_and_says_why() -> None:
+    if shutil.which("haproxy") is None:
+        pytest.skip("haproxy is not installed (apt-get install haproxy)")
+
+    async def scenario(watch: Watch, now: Callable[[], float]) -> None:
+        raise AssertionError("seen enough")
+
+    started = time.monotonic()
+    with running("haproxy") as lb, pytest.raises(AssertionError, match="seen enough"):
+        watch(lb, scenario)
+    assert time.monotonic() - started < EVENT_LIMIT  # not the watch's whole duration
 
 
 def test_a_url_that_does_not_answer_at_the_start_cannot_be_watched(
@@ -161,13 +235,16 @@ def test_memory_stays_bounded_however_often_a_session_moves() -> None:
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
 def test_ctrl_c_ends_the_watch_early_with_the_full_report() -> None:
-    with running("haproxy") as lb:
+    with what_is_my_pod(PODS) as ports, balancer("haproxy", ports, "stickounet") as lb:
         process = subprocess.Popen(
             [sys.executable, "-m", "tools.check_affinity", f"http://127.0.0.1:{lb.port}/",
-             "--watch", "60", "--sessions", "3", "--interval", "0.2", "--json"],
+             "--watch", "60", "--sessions", "3", "--interval", "0.1", "--json"],
             cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        time.sleep(2)
+        # The watch is under way once its sessions have been answered a few times each.
+        deadline = time.monotonic() + EVENT_LIMIT
+        while ports.answered < 1 + 3 * 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=20)
     report = json.loads(out)

@@ -17,6 +17,7 @@ import contextlib
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,11 +49,13 @@ class Session:
     pod: str | None = None
     moves: list[Move] = field(default_factory=list)
     move_count: int = 0
+    requests: int = 0  # answered or failed
     failures: int = 0
     failure_run: int = 0
     longest_failure_run: int = 0
 
     def answered(self, pod: str, at: float) -> None:
+        self.requests += 1
         self.failure_run = 0
         if self.first_pod is None:
             self.first_pod = pod
@@ -63,6 +66,7 @@ class Session:
         self.pod = pod
 
     def failed(self) -> None:
+        self.requests += 1
         self.failures += 1
         self.failure_run += 1
         self.longest_failure_run = max(self.longest_failure_run, self.failure_run)
@@ -130,6 +134,7 @@ class Watch:
                     "first_pod": s.first_pod,
                     "moves": [{"at": m.at, "from": m.source, "to": m.target} for m in s.moves],
                     "moves_total": s.move_count,
+                    "requests": s.requests,
                     "failures": s.failures,
                     "longest_failure_run": s.longest_failure_run,
                 }
@@ -190,6 +195,11 @@ def _live_line(watch: Watch, now: float) -> str:
     )
 
 
+# Runs beside the sessions with the live Watch and its clock (seconds into the watch); the watch
+# ends when it returns. A program (or a test) acts on what the watch has seen so far.
+Observer = Callable[[Watch, Callable[[], float]], Awaitable[None]]
+
+
 async def watch_sessions(
     url: str,
     cookie_name: str,
@@ -199,8 +209,10 @@ async def watch_sessions(
     timeout: float,
     tls: Tls,
     live: bool,
+    observe: Observer | None = None,
 ) -> Watch:
-    """Watch until `duration` has passed or SIGINT (Ctrl-C), which ends it early."""
+    """Watch until `duration` has passed, `observe` returns, or SIGINT (Ctrl-C); the last two
+    end it early."""
     watch = Watch(
         shown_url(url), cookie_name, duration, interval, [Session() for _ in range(sessions)]
     )
@@ -211,9 +223,14 @@ async def watch_sessions(
         watch.cookie = cookie_attributes(first.set_cookies, cookie_name)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def interrupt() -> None:
+        watch.interrupted = True
+        stop.set()
+
     # Ctrl-C ends the watch early; the report is still printed (no handler off the main thread).
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGINT, interrupt)
     start = time.monotonic()
 
     def now() -> float:
@@ -244,12 +261,23 @@ async def watch_sessions(
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
         print("\r\x1b[K", end="", file=sys.stderr, flush=True)
 
+    async def observed(observer: Observer) -> None:
+        try:
+            await observer(watch, now)
+        finally:  # its failure ends the watch too, and is raised once the sessions are done
+            stop.set()
+
     tasks = [one(s) for s in watch.sessions] + ([show()] if live else [])
+    observer = asyncio.ensure_future(observed(observe)) if observe else None
     try:
         await asyncio.gather(*tasks)
+        if observer is not None:
+            if not observer.done():  # the duration ran out first
+                observer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await observer
     finally:
         watch.elapsed = min(now(), duration) if not stop.is_set() else now()
-        watch.interrupted = stop.is_set()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGINT)
     return watch

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tools.local_servers.hostile import Certificates
-from tools.local_servers.pods import LOOPBACK, free_port, wait_until_listening
+from tools.local_servers.pods import LOOPBACK, READY_TIMEOUT, free_port, wait_until_listening
 
 
 @contextlib.contextmanager
@@ -92,11 +92,13 @@ def nginx_config(
     backends: Sequence[int],
     cookie_name: str | None,
     tls: Certificates | None = None,
+    generation: int | None = None,
 ) -> str:
     """Round robin; with `cookie_name`, cookie affinity the way ingress-nginx does it: a random
     key in a cookie set on the first response, consistently hashed to a backend. With `tls`,
     nginx terminates TLS with that certificate and the cookie is Secure, as ingress-nginx sets
-    it for an Ingress that serves HTTPS."""
+    it for an Ingress that serves HTTPS. With `generation`, GET /.generation answers it: how a
+    caller knows that a reloaded configuration serves."""
     temp_paths = "".join(
         f"    {kind}_temp_path {workdir}/{kind};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -124,6 +126,11 @@ def nginx_config(
         + (
             f"        ssl_certificate {tls.certificate};\n        ssl_certificate_key {tls.key};\n"
             if tls
+            else ""
+        )
+        + (
+            f'        location = /.generation {{ return 200 "{generation}"; }}\n'
+            if generation is not None
             else ""
         )
         + f"        location / {{ proxy_pass http://pods; proxy_http_version 1.1; "
@@ -160,6 +167,7 @@ class Balancer:
     backends: list[int]
     cookie_name: str
     active: list[bool]
+    generation: int = 0  # of nginx's configuration
 
     def _haproxy(self, command: str) -> None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
@@ -170,7 +178,10 @@ class Balancer:
 
     def _reload_nginx(self) -> None:
         live = [b for b, on in zip(self.backends, self.active, strict=True) if on]
-        config = nginx_config(self.workdir, self.port, live or self.backends, self.cookie_name)
+        self.generation += 1
+        config = nginx_config(
+            self.workdir, self.port, live or self.backends, self.cookie_name, None, self.generation
+        )
         if not live:  # nginx refuses an empty upstream: every server marked down answers 502
             for backend in self.backends:
                 config = config.replace(
@@ -178,7 +189,25 @@ class Balancer:
                 )
         (self.workdir / "nginx.conf").write_text(config)
         self.process.send_signal(signal.SIGHUP)
-        time.sleep(0.5)  # the master starts new workers and retires the old ones
+        self._wait_for_generation()
+
+    def _wait_for_generation(self) -> None:
+        """Until a new connection is served by the reloaded configuration: the master starts
+        new workers and retires the old ones, each in its own time."""
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                with socket.create_connection((LOOPBACK, self.port), timeout=1) as connection:
+                    connection.sendall(
+                        b"GET /.generation HTTP/1.1\r\nHost: lb\r\nConnection: close\r\n\r\n"
+                    )
+                    answer = b""
+                    while chunk := connection.recv(4096):
+                        answer += chunk
+                if answer.endswith(b"\r\n\r\n" + str(self.generation).encode()):
+                    return
+            time.sleep(0.01)
+        raise TimeoutError(f"nginx did not serve configuration {self.generation} in time")
 
     def set_all(self, active: bool) -> None:
         """Every pod in or out of rotation at once (nginx reloads once)."""
@@ -223,7 +252,9 @@ def balancer(
             ]
         else:
             live = [b for b, on in zip(backends, active, strict=True) if on]
-            (workdir / "nginx.conf").write_text(nginx_config(workdir, port, live, cookie_name))
+            (workdir / "nginx.conf").write_text(
+                nginx_config(workdir, port, live, cookie_name, None, 0)
+            )
             command = [
                 shutil.which("nginx") or "nginx", "-p", str(workdir), "-c",
                 str(workdir / "nginx.conf"), "-e", str(workdir / "error.log"),

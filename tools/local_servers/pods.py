@@ -37,7 +37,20 @@ def wait_until_listening(port: int, process: subprocess.Popen[bytes] | None = No
     raise TimeoutError(f"nothing listened on {LOOPBACK}:{port} within {READY_TIMEOUT} s")
 
 
-def _handler(body: bytes, delay: float) -> type[BaseHTTPRequestHandler]:
+class Ports(list[int]):
+    """The servers' ports, and how many GETs they have answered so far (all together)."""
+
+    def __init__(self, ports: Sequence[int]) -> None:
+        super().__init__(ports)
+        self.answered = 0
+        self._lock = threading.Lock()
+
+    def note_answer(self) -> None:
+        with self._lock:
+            self.answered += 1
+
+
+def _handler(body: bytes, delay: float, ports: Ports) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the real app behind a proxy
         disable_nagle_algorithm = True  # headers and body go out at once, no delayed-ACK wait
@@ -50,6 +63,7 @@ def _handler(body: bytes, delay: float) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            ports.note_answer()
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -66,15 +80,17 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def http_servers(bodies: Sequence[str], delay: float = 0.0) -> Iterator[list[int]]:
+def http_servers(bodies: Sequence[str], delay: float = 0.0) -> Iterator[Ports]:
     """One HTTP server per body, each answering every GET with it; yields their ports."""
     servers = []
+    ports = Ports([])
     try:
         for body in bodies:
-            server = _QuietServer((LOOPBACK, 0), _handler(body.encode(), delay))
+            server = _QuietServer((LOOPBACK, 0), _handler(body.encode(), delay, ports))
             threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
             servers.append(server)
-        yield [server.server_address[1] for server in servers]
+            ports.append(server.server_address[1])
+        yield ports
     finally:
         for server in servers:
             server.shutdown()
@@ -82,7 +98,7 @@ def http_servers(bodies: Sequence[str], delay: float = 0.0) -> Iterator[list[int
 
 
 @contextlib.contextmanager
-def what_is_my_pod(pods: Sequence[str], delay: float = 0.0) -> Iterator[list[int]]:
+def what_is_my_pod(pods: Sequence[str], delay: float = 0.0) -> Iterator[Ports]:
     """Look-alikes of ovhplatform/what-is-my-pod: each answers `Hello "<pod>"!`."""
     with http_servers([f'Hello "{pod}"!\n' for pod in pods], delay) as ports:
         yield ports
