@@ -1,6 +1,6 @@
 """sticky-sessions: an OVHcloud MKS cluster, ingress-nginx and a cookie-sticky what-is-my-pod.
 
-The stack outputs are the contract other stacks read (README, "Outputs"): each is exported
+The stack outputs are the contract other stacks read (README.md, "Outputs"): each is exported
 once, here, and a part that is switched off exports nothing.
 """
 

@@ -1,4 +1,4 @@
-"""What every config section shares: the section model, value formats, README table notes."""
+"""What every config section shares: the section model, value formats, the table's notes."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class Section(BaseModel):
 
 
 # What changing a setting does to what exists (terraform-provider-ovh's ForceNew, and the
-# Kubernetes objects' fixed names): the README's configuration table says it for every key.
+# Kubernetes objects' fixed names): docs/configuration.md's table says it for every key.
 IN_PLACE = "in place"
 REPLACES_POOL = "replaces the pool (the new one first, nodes drained)"
 REPLACES_CLUSTER = "**replaces the cluster**: a new etcd, every workload gone"
@@ -28,7 +28,7 @@ NEVER_CHANGES = "**cannot change** after creation (OVHcloud refuses it)"
 
 
 def docs(note: str = "", shown_default: str = "", change: str = "") -> dict[str, Any]:
-    """What the README's configuration table (tools/config_table.py) says of a field beyond its
+    """What the configuration table (configuration/table.py) says of a field beyond its
     description: a note, the default when it is not a plain value, and what a change does
     (in place unless said)."""
     pairs = (("note", note), ("shown_default", shown_default), ("change", change))

@@ -47,7 +47,7 @@ class ClusterConfig(Section):
         default="create",
         description="create (an OVHcloud cluster in this stack), existing (from "
         "cluster.kubeconfig) or stack (from another stack's outputs, cluster.stack)",
-        json_schema_extra=docs(note="see *Stack composition*"),
+        json_schema_extra=docs(note="see [Stack composition](composition.md)"),
     )
     service_name: str | None = Field(
         default=None,

@@ -72,7 +72,7 @@ CONTROLLERS: dict[ControllerName, Controller] = {
         warning=(
             "ingress-nginx is retired upstream since March 2026: chart "
             f"{_NGINX_CHART.version} (controller {INGRESS_NGINX_APP_VERSION}) is its final "
-            "release and gets no more security fixes. See the README, 'ingress-nginx "
+            "release and gets no more security fixes. See docs/controllers.md, 'ingress-nginx "
             "retirement' (sticky-sessions:ingress.controller traefik is the maintained way out)."
         ),
         unsupported={

@@ -279,6 +279,6 @@ def https_warnings(config: StackConfig) -> list[str]:
         "HTTP-01 self-check runs inside the cluster, where kube-proxy sends the load balancer's "
         "address straight to the controller without a PROXY header, and the controller answers "
         "'broken header': the certificate is never issued unless OVHcloud's load balancer "
-        "reports ipMode: Proxy on the controller Service (README, 'Serve HTTPS'). Check "
+        "reports ipMode: Proxy on the controller Service (docs/https.md). Check "
         "with: kubectl get certificate -A"
     ]

@@ -80,9 +80,9 @@ class IngressConfig(Section):
     controller: ControllerName = Field(
         default=DEFAULT_CONTROLLER,
         description=" or ".join(c.description for c in CONTROLLERS.values()),
-        json_schema_extra=docs(note="see *Moving to Traefik*"),
+        json_schema_extra=docs(note="see [Moving to Traefik](controllers.md#moving-to-traefik)"),
     )
-    # The next two default by controller: see components/controllers.py.
+    # The next two default by controller: see configuration/controllers.py.
     chart_version: str = Field(
         pattern=EXACT_VERSION,
         description="an exact chart version such as 4.15.1 (no range, no 'latest')",

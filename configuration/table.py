@@ -1,9 +1,9 @@
-"""The README's configuration table, generated from the config models (components/config.py).
+"""The configuration table of docs/configuration.md, generated from the config models.
 
     python -m configuration.table           print the table
-    python -m configuration.table --write   replace the table in README.md
+    python -m configuration.table --write   replace the table in docs/configuration.md
 
-The table sits between the README's `<!-- config-table -->` and `<!-- /config-table -->`
+The table sits between the page's `<!-- config-table -->` and `<!-- /config-table -->`
 markers; tests/test_docs.py fails when it differs from what the models say.
 """
 
@@ -23,7 +23,7 @@ from configuration.base import IN_PLACE, PROJECT
 from configuration.errors import model_fields
 from configuration.sections import SECTION_MODELS
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+CONFIGURATION_PAGE = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 START, END = "<!-- config-table -->", "<!-- /config-table -->"
 
 
@@ -79,8 +79,8 @@ def config_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def readme_table(readme: str) -> str:
-    """The table as the README has it now, between its markers."""
+def page_table(readme: str) -> str:
+    """The table as the page has it now, between its markers."""
     start, end = readme.index(START) + len(START), readme.index(END)
     return readme[start:end].strip("\n") + "\n"
 
@@ -92,11 +92,13 @@ def with_table(readme: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m configuration.table", description=__doc__)
-    parser.add_argument("--write", action="store_true", help="replace the table in README.md")
+    parser.add_argument(
+        "--write", action="store_true", help="replace the table in docs/configuration.md"
+    )
     args = parser.parse_args(argv)
     if args.write:
-        README.write_text(with_table(README.read_text()))
-        print(f"wrote the configuration table to {README.name}")
+        CONFIGURATION_PAGE.write_text(with_table(CONFIGURATION_PAGE.read_text()))
+        print(f"wrote the configuration table to {CONFIGURATION_PAGE.name}")
     else:
         print(config_table(), end="")
     return 0

@@ -1,4 +1,4 @@
-"""Fixtures: whole-program runs under the project's one mocks module (tools/offline.py)."""
+"""Fixtures: whole-program runs under the project's one mocks module (tools/preview/mocks.py)."""
 
 from collections.abc import Iterator
 

@@ -226,7 +226,7 @@ def test_the_policy_check_sees_a_chart_container_without_a_limit(dev: ProgramRun
 
 @needs_helm
 def test_what_each_chart_installs(dev: ProgramRun, prod: ProgramRun) -> None:
-    # The README's tables of what each chart installs come from these counts.
+    # The tables of what each chart installs (docs/controllers.md) come from these counts.
     nginx = Counter(o["kind"] for o in rendered(dev, "ingress-release"))
     assert sum(nginx.values()) == 18 and nginx["CustomResourceDefinition"] == 0
     cert_manager = Counter(o["kind"] for o in rendered(prod, "cert-manager-release"))

@@ -1,5 +1,5 @@
-"""What the Helm releases of a previewed stack install, rendered with Helm (tools/helm.py): for
-the preview's tree, its `--out` files and its `--json` document."""
+"""What the Helm releases of a previewed stack install, rendered with Helm (helm.py): for the
+preview's tree, its `--out` files and its `--json` document."""
 
 from __future__ import annotations
 

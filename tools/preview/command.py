@@ -2,8 +2,8 @@
 
     python -m tools.preview [--stack dev] [--set KEY=VALUE ...] [--out DIR] [--json]
 
-Runs __main__.py under the project's mocks (tools/offline.py) with the stack's configuration as
-the CLI would pass it. Exit codes: 0 success, 2 invalid configuration or arguments, 1 otherwise.
+Runs __main__.py under the project's mocks (mocks.py) with the stack's configuration as the CLI
+would pass it. Exit codes: 0 success, 2 invalid configuration or arguments, 1 otherwise.
 """
 
 from __future__ import annotations
