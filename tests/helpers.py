@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from pulumi.errors import RunError
 
 from configuration.base import PROJECT
 from configuration.controllers import CONTROLLERS
+from tools.check_affinity.client import Tls
+from tools.check_affinity.watch import Watch, watch_sessions
 from tools.preview.mocks import run_program
 from tools.preview.recorded import ProgramRun
 
@@ -129,3 +133,54 @@ def validate_strictly(obj: dict[str, Any], kubernetes_version: str) -> None:
     unknown = unknown_fields({k: v for k, v in obj.items() if k != "metadata"}, schema)
     if unknown:
         raise jsonschema.ValidationError(f"fields the CRD does not know: {unknown}")
+
+
+# --- watching sessions through a change, event by event ------------------------------------------
+
+Scenario = Callable[[Watch, Callable[[], float]], Awaitable[None]]
+EVENT_LIMIT = 15.0  # seconds an awaited event may take before the test fails, on a busy machine
+
+
+async def until(what: str, happened: Callable[[], bool]) -> None:
+    """Wait for an event the watch can see; fail naming it if it never comes."""
+    deadline = time.monotonic() + EVENT_LIMIT
+    while not happened():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {EVENT_LIMIT:g} s")
+        await asyncio.sleep(0.01)
+
+
+async def every_session_pinned(watch: Watch) -> None:
+    await until("every session pinned", lambda: all(s.first_pod for s in watch.sessions))
+
+
+async def requests_after(watch: Watch, count: int) -> None:
+    """Until every session has sent `count` more requests than it had now."""
+    sent = [session.requests for session in watch.sessions]
+    await until(
+        f"{count} more requests of every session",
+        lambda: all(
+            s.requests >= before + count for s, before in zip(watch.sessions, sent, strict=True)
+        ),
+    )
+
+
+async def changed(change: Callable[[], None]) -> None:
+    """Make the change (HAProxy's runtime API; nginx reloaded until its new workers serve)."""
+    await asyncio.get_running_loop().run_in_executor(None, change)
+
+
+def watch_port(
+    port: int, scenario: Scenario, sessions: int = 12, scheme: str = "http", tls: Tls | None = None
+) -> dict:
+    """A watch of `sessions` sessions, one request every 0.05 s each, that ends when
+    `scenario` has seen what it waits for."""
+    result = asyncio.run(
+        watch_sessions(
+            f"{scheme}://127.0.0.1:{port}/", "stickounet", 4 * EVENT_LIMIT, sessions, 0.05,
+            2.0, tls or Tls(), live=False, observe=scenario,
+        )
+    )  # fmt: skip
+    report = result.as_json()
+    assert report["interrupted"] is False
+    return report

@@ -3,7 +3,6 @@ validates strictly, holds the facts the program relies on, and obeys the project
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import json
@@ -35,15 +34,10 @@ except helm.HelmUnavailable as error:
 needs_helm = pytest.mark.skipif(HELM_MISSING is not None, reason=HELM_MISSING or "")
 
 
-def rendered(run: ProgramRun, release: str, minor: str = "1.34") -> list[dict[str, Any]]:
-    inputs = json.dumps(plain(run.one(RELEASE, release).inputs), sort_keys=True)
-    return copy.deepcopy(_rendered(inputs, minor))
-
-
-@functools.cache
-def _rendered(inputs: str, minor: str) -> list[dict[str, Any]]:
-    """Each release's values rendered once per Kubernetes version (helm template: 0.1-0.2 s)."""
-    return helm.render_release(json.loads(inputs), minor)
+def rendered(
+    run: ProgramRun, release: str, minor: str = "1.34", include_crds: bool = True
+) -> list[dict[str, Any]]:
+    return helm.render_release(plain(run.one(RELEASE, release).inputs), minor, include_crds)
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -123,8 +117,24 @@ def test_rendered_objects_validate_with_each_switch_on_every_version(
         pytest.skip("refused with Traefik (tested in test_traefik.py)")
     run = run_ok({"sticky-sessions:ingress.controller": controller} | switch)
     for minor in SUPPORTED_KUBERNETES_VERSIONS:
-        for obj in rendered(run, "ingress-release", minor):
+        # The CRDs are the chart's crds/ files as they are, validated with every stack above.
+        for obj in rendered(run, "ingress-release", minor, include_crds=False):
             validate(obj, minor)
+
+
+@needs_helm
+def test_no_value_changes_the_crds_a_chart_installs() -> None:
+    # Why the switches above are rendered without them: Helm does not template crds/.
+    def crds(run: ProgramRun) -> list[dict[str, Any]]:
+        return by_kind(rendered(run, "ingress-release"), "CustomResourceDefinition")
+
+    traefik = {"sticky-sessions:ingress.controller": "traefik"}
+    plain_crds = crds(run_ok(traefik))
+    assert len(plain_crds) == 25
+    for switch in SWITCHES.values():
+        if "proxyProtocol" in str(switch) or "metrics" in str(switch):
+            continue
+        assert crds(run_ok(traefik | switch)) == plain_crds
 
 
 # --- the facts the program relies on, on the rendered output -------------------------------------

@@ -1,7 +1,6 @@
 """Sessions through a change: the watch behind real HAProxy and nginx on 127.0.0.1 while a pod
 goes away, a pod comes, or every pod fails for a moment."""
 
-import asyncio
 import contextlib
 import json
 import shutil
@@ -9,14 +8,22 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.helpers import (
+    EVENT_LIMIT,
+    Scenario,
+    changed,
+    every_session_pinned,
+    requests_after,
+    until,
+    watch_port,
+)
 from tools.check_affinity.answers import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY
-from tools.check_affinity.client import Tls
 from tools.check_affinity.command import main
-from tools.check_affinity.watch import MAX_MOVES, Session, Watch, watch_sessions
+from tools.check_affinity.watch import MAX_MOVES, Session, Watch
 from tools.local_servers.balancers import Balancer, balancer
 from tools.local_servers.pods import free_port, what_is_my_pod
 from tools.preview.mocks import PROJECT_DIR
@@ -41,51 +48,8 @@ def running(
         yield lb
 
 
-Scenario = Callable[[Watch, Callable[[], float]], Awaitable[None]]
-EVENT_LIMIT = 15.0  # seconds an awaited event may take before the test fails, on a busy machine
-
-
-async def until(what: str, happened: Callable[[], bool]) -> None:
-    """Wait for an event the watch can see; fail naming it if it never comes."""
-    deadline = time.monotonic() + EVENT_LIMIT
-    while not happened():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {EVENT_LIMIT:g} s")
-        await asyncio.sleep(0.01)
-
-
-async def every_session_pinned(watch: Watch) -> None:
-    await until("every session pinned", lambda: all(s.first_pod for s in watch.sessions))
-
-
-async def requests_after(watch: Watch, count: int) -> None:
-    """Until every session has sent `count` more requests than it had now."""
-    sent = [session.requests for session in watch.sessions]
-    await until(
-        f"{count} more requests of every session",
-        lambda: all(
-            s.requests >= before + count for s, before in zip(watch.sessions, sent, strict=True)
-        ),
-    )
-
-
-async def changed(change: Callable[[], None]) -> None:
-    """Make the change (HAProxy's runtime API; nginx reloaded until its new workers serve)."""
-    await asyncio.get_running_loop().run_in_executor(None, change)
-
-
 def watch(lb: Balancer, scenario: Scenario, sessions: int = 12) -> dict:
-    """A watch of `sessions` sessions, one request every 0.05 s each, that ends when
-    `scenario` has seen what it waits for."""
-    result = asyncio.run(
-        watch_sessions(
-            f"http://127.0.0.1:{lb.port}/", "stickounet", 4 * EVENT_LIMIT, sessions, 0.05,
-            2.0, Tls(), live=False, observe=scenario,
-        )
-    )  # fmt: skip
-    report = result.as_json()
-    assert report["interrupted"] is False
-    return report
+    return watch_port(lb.port, scenario, sessions)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -50,6 +50,7 @@ class Session:
     moves: list[Move] = field(default_factory=list)
     move_count: int = 0
     requests: int = 0  # answered or failed
+    cookies_set: int = 0  # answers that set the watched cookie: 1 keeps the first one
     failures: int = 0
     failure_run: int = 0
     longest_failure_run: int = 0
@@ -135,6 +136,7 @@ class Watch:
                     "moves": [{"at": m.at, "from": m.source, "to": m.target} for m in s.moves],
                     "moves_total": s.move_count,
                     "requests": s.requests,
+                    "cookies_set": s.cookies_set,
                     "failures": s.failures,
                     "longest_failure_run": s.longest_failure_run,
                 }
@@ -246,6 +248,8 @@ async def watch_sessions(
                     answer = await fetch(client, url, retries=0)
                     pod = pod_name(answer)
                     session.answered(pod, sent)
+                    if cookie_attributes(answer.set_cookies, cookie_name) is not None:
+                        session.cookies_set += 1
                     watch.saw(pod, sent)
                 except CheckError:
                     session.failed()

@@ -71,7 +71,7 @@ def _handler(body: bytes, delay: float, ports: Ports) -> type[BaseHTTPRequestHan
     return Handler
 
 
-class _QuietServer(ThreadingHTTPServer):
+class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default 5 drops bursts of connects (a 1 s SYN retransmit)
 
@@ -86,7 +86,7 @@ def http_servers(bodies: Sequence[str], delay: float = 0.0) -> Iterator[Ports]:
     ports = Ports([])
     try:
         for body in bodies:
-            server = _QuietServer((LOOPBACK, 0), _handler(body.encode(), delay, ports))
+            server = QuietServer((LOOPBACK, 0), _handler(body.encode(), delay, ports))
             threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
             servers.append(server)
             ports.append(server.server_address[1])

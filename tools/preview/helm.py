@@ -162,9 +162,11 @@ def render(
     namespace: str,
     values: dict[str, Any],
     kubernetes_minor: str,
+    include_crds: bool = True,
 ) -> list[dict[str, Any]]:
     """`helm template` of the chart as the provider would install it: the release name,
-    namespace and values, the cluster's version and API versions, CRDs included."""
+    namespace and values, the cluster's version and API versions, CRDs included (Helm copies
+    them from the chart's crds/ folder as they are: no value changes them)."""
     helm = find_helm()
     with tempfile.TemporaryDirectory() as workdir:
         values_file = Path(workdir) / "values.yaml"
@@ -180,7 +182,7 @@ def render(
             str(values_file),
             "--kube-version",
             f"{kubernetes_minor}.0",
-            "--include-crds",
+            *(["--include-crds"] if include_crds else []),
             *(
                 argument
                 for v in api_versions(kubernetes_minor)
@@ -209,15 +211,17 @@ def render(
     return [doc for doc in documents if isinstance(doc, dict)]
 
 
-def render_release(inputs: dict[str, Any], kubernetes_minor: str) -> list[dict[str, Any]]:
+def render_release(
+    inputs: dict[str, Any], kubernetes_minor: str, include_crds: bool = True
+) -> list[dict[str, Any]]:
     """The objects a declared helm.v3.Release installs (its inputs as the engine got them); a
     fresh copy each time (the same release and version are rendered once per process)."""
     key = json.dumps([inputs.get(k) for k in ("chart", "version", "name", "namespace", "values")])
-    return copy.deepcopy(_render_cached(key, kubernetes_minor))
+    return copy.deepcopy(_render_cached(key, kubernetes_minor, include_crds))
 
 
-@functools.lru_cache(maxsize=64)
-def _render_cached(key: str, kubernetes_minor: str) -> list[dict[str, Any]]:
+@functools.lru_cache(maxsize=128)
+def _render_cached(key: str, kubernetes_minor: str, include_crds: bool) -> list[dict[str, Any]]:
     chart_name, version, release, namespace, values = json.loads(key)
     return render(
         vendored_chart(str(chart_name), str(version)),
@@ -225,6 +229,7 @@ def _render_cached(key: str, kubernetes_minor: str) -> list[dict[str, Any]]:
         str(namespace or "default"),
         values or {},
         kubernetes_minor,
+        include_crds,
     )
 
 
