@@ -103,12 +103,15 @@ def _kubernetes_validator(minor: str, kind: str, api_version: str) -> jsonschema
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     folder = f"kubernetes-json-schema/v{version}-local-strict"
     schema = utils.schema_contents(f"{folder}/{kind.lower()}-{group_version}.json", minor)
-    definitions = utils.schema_contents(f"{folder}/_definitions.json", minor)
-    registry: referencing.Registry[Any] = (
-        referencing.Resource.from_contents(schema) @ referencing.Registry()
-    )
-    registry = referencing.Resource.from_contents(definitions) @ registry
+    registry = referencing.Resource.from_contents(schema) @ _definitions(folder, minor)
     return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@functools.cache
+def _definitions(folder: str, minor: str) -> referencing.Registry[Any]:
+    """The version's shared definitions (a large file), read once."""
+    definitions = kubernetes_validate_utils.schema_contents(f"{folder}/_definitions.json", minor)
+    return referencing.Resource.from_contents(definitions) @ referencing.Registry()
 
 
 def validate_kubernetes(obj: dict[str, Any], kubernetes_version: str) -> None:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tools.check_affinity import client
 from tools.check_affinity.answers import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY
 from tools.check_affinity.command import main
 from tools.local_servers.balancers import nginx
-from tools.local_servers.hostile import endless_body, raw_server, throwaway_ca
+from tools.local_servers.hostile import Certificates, endless_body, raw_server, throwaway_ca
 from tools.local_servers.pods import free_port, what_is_my_pod
 
 
@@ -145,11 +146,21 @@ needs_openssl = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A throwaway CA and the server certificate it signed, made once for these tests."""
+    return throwaway_ca(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="module")
+def other_certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    return throwaway_ca(tmp_path_factory.mktemp("other-ca"), name="other")
+
+
 @needs_openssl
 def test_https_is_verified_against_the_given_ca_and_reports_secure(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    certificates: Certificates, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    certificates = throwaway_ca(tmp_path)
     with raw_server(TLS_POD, tls=certificates.server_context()) as port:
         url = f"https://127.0.0.1:{port}/"
         code, out, _ = check([url, "--ca-cert", str(certificates.ca), "--json"], capsys)
@@ -173,10 +184,10 @@ def _counting_contexts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
 @needs_openssl
 def test_one_tls_context_serves_every_client_of_a_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    certificates: Certificates, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Loading a CA store costs 20 to 80 ms of CPU: one per client stalled hundreds of them.
-    certificates = throwaway_ca(tmp_path)
+    client._ca_context.cache_clear()  # a run of its own, as a new process would start
     made = _counting_contexts(monkeypatch)
     with raw_server(TLS_POD, tls=certificates.server_context()) as port:
         url = f"https://127.0.0.1:{port}/"
@@ -198,10 +209,9 @@ def test_plain_http_builds_no_tls_context(
 
 @needs_openssl
 def test_https_without_the_ca_is_refused_with_a_certificate_message(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    certificates: Certificates, other_certificates: Certificates, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    certificates = throwaway_ca(tmp_path)
-    other = throwaway_ca(tmp_path, name="other")
+    other = other_certificates
     with raw_server(TLS_POD, tls=certificates.server_context()) as port:
         url = f"https://127.0.0.1:{port}/"
         for argv in ([url], [url, "--ca-cert", str(other.ca)]):
@@ -212,9 +222,8 @@ def test_https_without_the_ca_is_refused_with_a_certificate_message(
 
 @needs_openssl
 def test_insecure_checks_anyway_and_says_so(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    certificates: Certificates, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    certificates = throwaway_ca(tmp_path)
     with raw_server(TLS_POD, tls=certificates.server_context()) as port:
         code, out, _ = check([f"https://127.0.0.1:{port}/", "--insecure"], capsys)
     assert code == EXIT_STICKY
@@ -240,10 +249,9 @@ needs_nginx = pytest.mark.skipif(
 @needs_openssl
 @needs_nginx
 def test_behind_nginx_over_tls_sticky_secure_wrong_ca_and_insecure(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    certificates: Certificates, other_certificates: Certificates, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    certificates = throwaway_ca(tmp_path)
-    other = throwaway_ca(tmp_path, name="other")
+    other = other_certificates
     with (
         what_is_my_pod(["pod-a", "pod-b", "pod-c"]) as pods,
         nginx(pods, "stickounet", certificates) as port,
