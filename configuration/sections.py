@@ -342,12 +342,18 @@ class AffinityConfig(Section):
     mode: Literal["balanced", "persistent"] = Field(
         default="balanced",
         description="balanced or persistent",
-        json_schema_extra=docs(note="`balanced` rebalances some sessions on scale-up"),
+        json_schema_extra=docs(
+            note="`balanced`: a scale-up or surge pod moves sessions (keeping their cookie); "
+            "`persistent`: only a gone pod's sessions move (measured: [sessions](sessions.md))"
+        ),
     )
     change_on_failure: bool = Field(
         default=False,
         description="true or false",
-        json_schema_extra=docs(note="`true` re-pins a client when its pod fails"),
+        json_schema_extra=docs(
+            note="`true` re-pins a session when its pod refuses or drops the connection; "
+            "never on an HTTP 5xx"
+        ),
     )
 
     def is_secure(self, serves_https: bool) -> bool:
