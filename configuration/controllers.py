@@ -94,10 +94,11 @@ CONTROLLERS: dict[ControllerName, Controller] = {
         release_name="traefik",
         service_suffix="",
         unsupported={
+            # Both measured behind the real Traefik (tests/test_real_traefik.py).
             Feature.BALANCED_AFFINITY: "Traefik always keeps a client on its pod (persistent): "
-            "a scale-up does not rebalance sessions",
-            Feature.CHANGE_ON_FAILURE: "Traefik ignores it: a client stays on its pod until "
-            "the pod is gone",
+            "a scale-up or a rollout's surge pod takes no existing session",
+            Feature.CHANGE_ON_FAILURE: "Traefik ignores it: a session stays on its pod, and "
+            "fails there, until the pod leaves the endpoints",
             Feature.PROXY_PROTOCOL: "the PROXY protocol is only wired for ingress-nginx here; "
             "Traefik would have to trust the load balancer's addresses, which this stack does "
             "not know",

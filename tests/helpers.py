@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,7 +23,7 @@ from configuration.controllers import CONTROLLERS
 from tools.check_affinity.client import Tls
 from tools.check_affinity.watch import Watch, watch_sessions
 from tools.preview.mocks import run_program
-from tools.preview.recorded import ProgramRun
+from tools.preview.recorded import ProgramRun, manifest
 
 STACKS = ("dev", "prod")
 CONTROLLER_NAMES = tuple(CONTROLLERS)
@@ -187,3 +188,20 @@ def watch_port(
     report = result.as_json()
     assert report["interrupted"] is False
     return report
+
+
+# --- the program's objects, as a controller reads them ------------------------------------------
+
+
+def the_ingress(run: ProgramRun) -> dict[str, Any]:
+    return manifest(run.one(INGRESS))
+
+
+def with_annotations(ingress: Mapping[str, Any], **changes: str) -> dict[str, Any]:
+    """The program's Ingress with annotations as another value would have set them."""
+    copy = json.loads(json.dumps(ingress))
+    for name, value in changes.items():
+        copy["metadata"]["annotations"]["nginx.ingress.kubernetes.io/" + name.replace("_", "-")] = (
+            value
+        )
+    return copy

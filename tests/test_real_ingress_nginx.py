@@ -19,14 +19,15 @@ import pytest
 
 from tests.helpers import (
     EVENT_LIMIT,
-    INGRESS,
     Scenario,
     changed,
     every_session_pinned,
     requests_after,
     run_ok,
+    the_ingress,
     until,
     watch_port,
+    with_annotations,
 )
 from tools.check_affinity.answers import EXIT_NOT_STICKY, EXIT_STICKY
 from tools.check_affinity.client import Tls
@@ -36,24 +37,12 @@ from tools.local_servers import ingress_nginx as real
 from tools.local_servers.controller_backends import PREFIX, backends, cookie_session_affinity
 from tools.local_servers.fleet import Fleet, fleet
 from tools.local_servers.hostile import throwaway_ca
-from tools.preview.recorded import ProgramRun, manifest
+from tools.preview.recorded import ProgramRun
 
 MISSING = real.missing()
 # One worker runs this module (`--dist loadscope`), and its balancers live for the session: they
 # start together, the rollouts run meanwhile, and nothing is started twice.
 PODS = ("pod-a", "pod-b", "pod-c")
-
-
-def the_ingress(run: ProgramRun) -> dict[str, Any]:
-    return manifest(run.one(INGRESS))
-
-
-def with_annotations(ingress: Mapping[str, Any], **changes: str) -> dict[str, Any]:
-    """The program's Ingress with annotations as another value would have set them."""
-    copy = json.loads(json.dumps(ingress))
-    for name, value in changes.items():
-        copy["metadata"]["annotations"][PREFIX + name.replace("_", "-")] = value
-    return copy
 
 
 # --- the backends the controller POSTs, from the program's Ingress ------------------------------

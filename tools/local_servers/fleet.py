@@ -1,6 +1,9 @@
-"""A Deployment's pods as look-alikes on 127.0.0.1 that a test can change as Kubernetes would:
-a pod added (a scale-up, a rollout's surge pod), a pod answering HTTP 500, a pod whose process
-is gone (its port refuses connections), and the endpoints the controller would then list."""
+"""A Deployment's pods as look-alikes on the loopback network that a test can change as
+Kubernetes would: a pod added (a scale-up, a rollout's surge pod), a pod answering HTTP 500, a
+pod whose process is gone (its port refuses connections), and the endpoints the controller would
+then list. Each pod has its own loopback address (127.0.0.10, .11, ...), as pods have their own
+IP: Traefik keeps one server per address (its ingress-nginx provider's build.go skips an address
+it has seen)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
-from tools.local_servers.pods import LOOPBACK, QuietServer
+from tools.local_servers.pods import QuietServer
+
+FIRST_ADDRESS = 10  # 127.0.0.10 and up: clear of 127.0.0.1, where the balancers listen
 
 
 @dataclass
@@ -21,8 +26,9 @@ class Pod:
     stopped: bool = False
 
     @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
+    def endpoint(self) -> tuple[str, int]:
+        address, port = self.server.server_address[:2]
+        return str(address), int(port)
 
 
 def _handler(pod: Pod) -> type[BaseHTTPRequestHandler]:
@@ -54,7 +60,8 @@ class Fleet:
     pods: dict[str, Pod] = field(default_factory=dict)
 
     def add(self, name: str) -> Pod:
-        server = QuietServer((LOOPBACK, 0), BaseHTTPRequestHandler)
+        address = f"127.0.0.{FIRST_ADDRESS + len(self.pods)}"
+        server = QuietServer((address, 0), BaseHTTPRequestHandler)
         pod = Pod(name, server)
         server.RequestHandlerClass = _handler(pod)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
@@ -72,7 +79,7 @@ class Fleet:
 
     def endpoints(self, *names: str) -> list[tuple[str, int]]:
         """(address, port) of the named pods, as an EndpointSlice would list them."""
-        return [(LOOPBACK, self.pods[name].port) for name in names]
+        return [self.pods[name].endpoint for name in names]
 
     def close(self) -> None:
         for name in list(self.pods):
