@@ -61,6 +61,7 @@ def traefiks() -> Iterator[dict[str, Running]]:
             session_cookie_path="/", session_cookie_max_age="60",
         ),
         "change on failure": with_annotations(ingress, session_cookie_change_on_failure="true"),
+        "HTTP 500": ingress,
         "balanced": with_annotations(ingress, affinity_mode="balanced"),
     }  # fmt: skip
     with contextlib.ExitStack() as stack, concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -108,10 +109,12 @@ def test_traefik_takes_samesite_secure_and_max_age_as_written(
     assert code != EXIT_STICKY and report["verdict"] == "secure-over-http"
 
 
-def failing(running: Running, sessions: int = 12) -> list[dict[str, Any]]:
+def failing(
+    running: Running, fail: Callable[[Fleet], None], sessions: int = 12
+) -> list[dict[str, Any]]:
     async def scenario(watch: Watch, now: Callable[[], float]) -> None:
         await every_session_pinned(watch)
-        await changed(lambda: running.pods.stop("pod-a"))  # still listed: no endpoint update
+        await changed(lambda: fail(running.pods))  # pod-a still listed: no endpoint update
         await requests_after(watch, 5)
 
     report = watch_port(running.traefik.port, scenario, sessions)
@@ -122,8 +125,16 @@ def failing(running: Running, sessions: int = 12) -> list[dict[str, Any]]:
 
 def test_traefik_ignores_change_on_failure(traefiks: dict[str, Running]) -> None:
     # With the annotation, a session pinned to a pod whose process is gone still fails there.
-    on_a = failing(traefiks["change on failure"])
+    on_a = failing(traefiks["change on failure"], lambda pods: pods.stop("pod-a"))
     assert all(s["failures"] >= 5 and s["moves"] == [] for s in on_a)
+
+
+def test_a_pod_answering_500_keeps_its_sessions_under_traefik(traefiks: dict[str, Running]) -> None:
+    def answer_500(pods: Fleet) -> None:
+        pods.pods["pod-a"].failing = True
+
+    on_a = failing(traefiks["HTTP 500"], answer_500)
+    assert all(s["failures"] >= 5 and s["moves"] == [] and s["cookies_set"] == 1 for s in on_a)
 
 
 def test_traefik_moves_only_the_sessions_of_a_pod_that_left_even_in_balanced_mode(
