@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import email.utils
 import json
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -58,7 +60,8 @@ def traefiks() -> Iterator[dict[str, Running]]:
         # What Traefik does with values the stack would refuse or cannot send: measured anyway.
         "attributes": with_annotations(
             ingress, session_cookie_samesite="Strict", session_cookie_secure="true",
-            session_cookie_path="/", session_cookie_max_age="60",
+            session_cookie_path="/shop", session_cookie_max_age="60",
+            session_cookie_expires="7200",
         ),
         "change on failure": with_annotations(ingress, session_cookie_change_on_failure="true"),
         "HTTP 500": ingress,
@@ -97,15 +100,18 @@ def test_the_dev_stack_under_traefik_is_sticky_with_the_tutorials_cookie(
     assert set(report["spread"]["pods"]) == set(PODS)
 
 
-def test_traefik_takes_samesite_secure_and_max_age_as_written(
+def test_traefik_takes_samesite_secure_path_max_age_and_expires_as_written(
     traefiks: dict[str, Running], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # translator.go: `Secure: ptr.Deref(cfg.SessionCookieSecure, false)`, whatever the scheme.
+    asked = time.time()
     code, report = check(capsys, traefiks["attributes"].traefik.port)
     attributes = report["cookie"]["attributes"]
     assert attributes["SameSite"] == "Strict"
     assert attributes["Secure"] is True  # over plain http: Traefik does not look at the scheme
-    assert attributes["Max-Age"] == "60"
+    assert (attributes["Path"], attributes["Max-Age"]) == ("/shop", "60")
+    expires = email.utils.parsedate_to_datetime(attributes["Expires"]).timestamp()
+    assert asked + 7000 < expires < asked + 7400  # session-cookie-expires, not max-age
     assert code != EXIT_STICKY and report["verdict"] == "secure-over-http"
 
 
