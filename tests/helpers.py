@@ -21,7 +21,8 @@ from pulumi.errors import RunError
 from configuration.base import PROJECT
 from configuration.controllers import CONTROLLERS
 from tools.check_affinity.client import Tls
-from tools.check_affinity.watch import Watch, watch_sessions
+from tools.check_affinity.watch import watch_sessions
+from tools.check_affinity.watch_model import Watch
 from tools.preview.mocks import run_program
 from tools.preview.recorded import ProgramRun, manifest
 

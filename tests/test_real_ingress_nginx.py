@@ -32,7 +32,8 @@ from tests.helpers import (
 from tools.check_affinity.answers import EXIT_NOT_STICKY, EXIT_STICKY
 from tools.check_affinity.client import Tls
 from tools.check_affinity.command import main
-from tools.check_affinity.watch import Watch, watch_sessions
+from tools.check_affinity.watch import watch_sessions
+from tools.check_affinity.watch_model import Watch
 from tools.local_servers import ingress_nginx as real
 from tools.local_servers.controller_backends import PREFIX, backends, cookie_session_affinity
 from tools.local_servers.fleet import Fleet, fleet

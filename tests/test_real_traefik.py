@@ -27,7 +27,7 @@ from tests.helpers import (
 )
 from tools.check_affinity.answers import EXIT_STICKY
 from tools.check_affinity.command import main
-from tools.check_affinity.watch import Watch
+from tools.check_affinity.watch_model import Watch
 from tools.local_servers import traefik as real
 from tools.local_servers.fleet import Fleet, fleet
 from tools.preview.recorded import kubernetes_objects, manifest

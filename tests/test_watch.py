@@ -23,7 +23,7 @@ from tests.helpers import (
 )
 from tools.check_affinity.answers import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY
 from tools.check_affinity.command import main
-from tools.check_affinity.watch import MAX_MOVES, Session, Watch
+from tools.check_affinity.watch_model import MAX_MOVES, Session, Watch
 from tools.local_servers.balancers import Balancer, balancer
 from tools.local_servers.pods import free_port, what_is_my_pod
 from tools.preview.mocks import PROJECT_DIR
@@ -182,7 +182,7 @@ def test_a_url_that_does_not_answer_at_the_start_cannot_be_watched(
 @pytest.mark.parametrize(
     "argv",
     [["--watch", "0"], ["--watch", "-1"], ["--sessions", "0"], ["--interval", "0"],
-     ["--interval", "nan"], ["--sessions", "201"]],
+     ["--interval", "nan"], ["--sessions", "1001"]],
     ids=["no time", "negative time", "no session", "no interval", "nan interval", "too many"],
 )  # fmt: skip
 def test_bad_watch_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -159,7 +159,8 @@ def _checked_url(url: str) -> str:
 
 
 def _watch(args: argparse.Namespace, url: str, cookie_name: str) -> int:
-    from tools.check_affinity.watch import bounds_problem, render_text, watch_sessions
+    from tools.check_affinity.watch import bounds_problem, watch_sessions
+    from tools.check_affinity.watch_text import render_text
 
     problem = bounds_problem(args.watch, args.sessions, args.interval)
     if problem is not None:
@@ -176,6 +177,12 @@ def _watch(args: argparse.Namespace, url: str, cookie_name: str) -> int:
             live=sys.stderr.isatty() and not args.json,
         )
     )
+    if not any(session.requests for session in watch.sessions):
+        # Not "every session kept its pod": no session asked anything.
+        raise CheckError(
+            f"the watch ended after {watch.elapsed:.1f} s, before any session had an answer: "
+            "watch longer than --interval and the time a request takes"
+        )
     print(json.dumps(watch.as_json(), indent=2) if args.json else render_text(watch))
     return watch.exit_code
 
