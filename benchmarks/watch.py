@@ -69,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"| {sessions} | {row['asked']:.0f} / {row['sent']} "
                 f"({100 * row['sent'] / row['asked']:.1f} %) | {row['failed']} | {row['moved']} "
                 f"| {row['wall']:.1f} s for {args.seconds:g} s "
-                f"| {row['p50']:g} / {row['p95']:g} ms | {row['cpu']:.1f} s | {row['rss_mb']:.0f} MB |"
+                f"| {row['p50']:g} / {row['p95']:g} ms | {row['cpu']:.1f} s "
+                f"| {row['rss_mb']:.0f} MB |"
             )
     return 0
 

@@ -52,9 +52,7 @@ def render_text(watch: Watch) -> str:
         ]
         not_shown = len(watch.events) - len(shown) + watch.events_dropped
         if not_shown:
-            lines.append(
-                f"  ... and {not_shown} more (--json lists the first {len(watch.events)})"
-            )
+            lines.append(f"  ... and {not_shown} more (--json lists the first {len(watch.events)})")
     if watch.longest_failing is not None:
         start, end = watch.longest_failing
         lines.append(
