@@ -239,8 +239,9 @@ def test_change_on_failure_ignores_an_http_500(started: Started) -> None:
         pods.pods["pod-a"].failing = True
 
     on_a = failed(started, "HTTP 500, change on failure", fail)
-    # A 500 is an answer, not a failed connection: no retry, no re-pin; each session fails on.
-    assert all(s["moves"] == [] and s["cookies_set"] == 1 and s["failures"] >= 5 for s in on_a)
+    # A 500 is an answer, not a failed connection: no retry, no re-pin; each session fails on
+    # (a re-pin on the first 500 would have ended its failures there).
+    assert all(s["failures"] >= 5 for s in on_a), on_a
 
 
 # --- a rollout as Kubernetes does it: a surge pod ready, then an old pod gone, pod by pod --------

@@ -3,6 +3,7 @@
     python -m tools.check_affinity [URL] [--stack NAME] [--cookie-name NAME] [--requests N]
                                    [--clients M] [--concurrency C] [--timeout S]
                                    [--ca-cert FILE | --insecure] [--json]
+                                   [--watch S [--sessions N] [--interval I] [--report F.html]]
 
 Stickiness: one client with a cookie jar makes N requests; every response must name the same
 pod and the first must set the expected cookie. Spread: M fresh clients without cookies, to see
@@ -20,6 +21,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -136,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--interval", type=float, default=1.0, metavar="S", help="with --watch: seconds"
     )
+    parser.add_argument(
+        "--report", type=Path, metavar="FILE.html", help="with --watch: also write the picture"
+    )
     verification = parser.add_mutually_exclusive_group()
     verification.add_argument(
         "--ca-cert", type=Path, metavar="FILE", help="verify https against this CA (PEM)"
@@ -160,11 +165,14 @@ def _checked_url(url: str) -> str:
 
 def _watch(args: argparse.Namespace, url: str, cookie_name: str) -> int:
     from tools.check_affinity.watch import bounds_problem, watch_sessions
+    from tools.check_affinity.watch_html import write_report
     from tools.check_affinity.watch_text import render_text
 
     problem = bounds_problem(args.watch, args.sessions, args.interval)
     if problem is not None:
         raise CheckError(f"{problem} (see --help)")
+    if args.report is not None:
+        _writable(args.report)
     watch = asyncio.run(
         watch_sessions(
             url,
@@ -183,8 +191,27 @@ def _watch(args: argparse.Namespace, url: str, cookie_name: str) -> int:
             f"the watch ended after {watch.elapsed:.1f} s, before any session had an answer: "
             "watch longer than --interval and the time a request takes"
         )
+    if args.report is not None:
+        try:
+            write_report(watch, args.report)
+        except OSError as error:
+            raise CheckError(f"--report {printable(str(args.report))}: {error.strerror}") from None
     print(json.dumps(watch.as_json(), indent=2) if args.json else render_text(watch))
     return watch.exit_code
+
+
+def _writable(path: Path) -> None:
+    """Refuse a report path before the watch, not after it: one line, the reason."""
+    shown = printable(str(path))
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise CheckError(f"--report {shown}: name an .html file")
+    if path.is_dir():
+        raise CheckError(f"--report {shown}: is a folder; name an .html file")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CheckError(f"--report {shown}: the folder {printable(str(folder))} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise CheckError(f"--report {shown}: not writable here")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

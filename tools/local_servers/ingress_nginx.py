@@ -266,12 +266,16 @@ class IngressNginx:
         wanted = ",".join(sorted(f"{e['address']}:{e['port']}" for e in ours.get("endpoints", [])))
         deadline = time.monotonic() + SYNC_TIMEOUT
         while time.monotonic() < deadline:
-            self._status("/configuration/backends", body)
+            # The status server closes each connection (keepalive_timeout 0); on a busy machine
+            # one may be reset: that is a try again, not a failure.
+            with contextlib.suppress(OSError):
+                self._status("/configuration/backends", body)
             posted = int(time.time())
             # Synced within the next second's timer, or posted in a second already synced.
             while time.monotonic() < deadline and int(time.time()) <= posted + 1:
-                if self._status(f"/.synced?name={self.route.upstream}").strip() == wanted:
-                    return
+                with contextlib.suppress(OSError):
+                    if self._status(f"/.synced?name={self.route.upstream}").strip() == wanted:
+                        return
                 time.sleep(0.02)
         raise TimeoutError(f"the balancer did not sync {wanted or 'no endpoint'} in time")
 
