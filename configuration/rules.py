@@ -154,12 +154,13 @@ def cookie_and_https(given: Given) -> list[str]:
         )
     # RFC 6265bis: browsers drop a __Secure- cookie without Secure, and a __Host- cookie
     # without Secure or with a Path other than /.
+    # Browsers match the prefixes in any case (RFC 6265bis, Chromium and Firefox).
     for prefix, needs_root in (("__Host-", True), ("__Secure-", False)):
-        if affinity.cookie_name.startswith(prefix) and (
+        if affinity.cookie_name.lower().startswith(prefix.lower()) and (
             not is_secure or (needs_root and affinity.path != "/")
         ):
             need = "Secure and Path=/" if needs_root else "Secure"
-            plain_name = affinity.cookie_name.removeprefix(prefix) or "stickounet"
+            plain_name = affinity.cookie_name[len(prefix) :] or "stickounet"
             problems.append(
                 problem(
                     name,
@@ -189,6 +190,16 @@ def tls_needs_a_host_and_an_email(given: Given) -> list[str]:
                 "true without app.host: a certificate is issued for a name, and Let's Encrypt "
                 "issues none for an IP address",
                 f"pulumi config set --path {host} sticky.example.com",
+            )
+        )
+    if app is not None and app.enabled and app.host is not None and "." not in app.host:
+        host = key("app", "host")
+        problems.append(
+            problem(
+                host,
+                "a name without a dot while tls.enabled is true: Let's Encrypt issues no "
+                "certificate for a single-label name (it is not under a public suffix)",
+                f"pulumi config set --path {host} {app.host}.example.com",
             )
         )
     if tls.creates_issuer and ingress is not None and ingress.enabled and tls.email is None:

@@ -197,6 +197,21 @@ REFUSED = [
         "cookieName",
     ),
     (
+        "a __host- cookie in lower case without TLS",
+        {"sticky-sessions:affinity.cookieName": "__host-route"},
+        "cookieName",
+    ),
+    (
+        "a __SECURE- cookie in capitals without TLS",
+        {"sticky-sessions:affinity.cookieName": "__SECURE-route"},
+        "cookieName",
+    ),
+    (
+        "a single-label host with TLS",
+        {**HTTPS, "sticky-sessions:app.host": "sticky", "sticky-sessions:dns": {}},
+        "app.host",
+    ),
+    (
         "insecureWithTls without TLS",
         {"sticky-sessions:affinity.insecureWithTls": True},
         "insecureWithTls",
@@ -260,3 +275,15 @@ def test_proxy_protocol_with_https_warns_that_the_certificate_may_never_be_issue
     assert "broken header" in warning and "ipMode: Proxy" in warning
     assert "tls: sticky.example.com" in render_text(run)  # still declared: a warning, no refusal
     assert not any("proxyProtocol" in w for w in run_ok(HTTPS).warnings())
+
+
+def test_a_prefixed_cookie_in_any_case_gets_a_fix_without_its_prefix() -> None:
+    message = refused({"sticky-sessions:affinity.cookieName": "__HoSt-route"})
+    assert "browsers drop a __Host- cookie" in message
+    assert "pulumi config set --path sticky-sessions:affinity.cookieName route" in message
+
+
+def test_a_single_label_host_is_refused_with_a_dotted_fix() -> None:
+    message = refused(HTTPS | {"sticky-sessions:app.host": "sticky", "sticky-sessions:dns": {}})
+    assert "Let's Encrypt issues no certificate for a single-label name" in message
+    assert "pulumi config set --path sticky-sessions:app.host sticky.example.com" in message
