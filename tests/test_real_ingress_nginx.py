@@ -213,7 +213,8 @@ def failed(started: Started, name: str, fail: Callable[[Fleet], None]) -> list[d
     async def scenario(watch: Watch, now: Callable[[], float]) -> None:
         await every_session_pinned(watch)
         await changed(lambda: fail(pods))  # pod-a is still listed: no endpoint update yet
-        await requests_after(watch, 5)
+        # One request may have been in flight when the pod changed: 6 after it, 5 failed at least.
+        await requests_after(watch, 6)
 
     report = watch_port(lb.port, scenario, sessions=12)
     on_a = [s for s in report["per_session"] if s["first_pod"] == "pod-a"]
