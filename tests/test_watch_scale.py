@@ -42,9 +42,10 @@ def test_hundreds_of_sessions_against_a_steady_balancer_report_no_false_failure(
         )  # fmt: skip
     assert (report["failed"], report["moved"], code) == (0, 0, EXIT_STICKY), report["events"][:3]
     assert seconds <= report["seconds"] <= seconds + interval  # it lasts its duration
-    # Every session asked (the send rate itself depends on the CPU the machine leaves the watch:
-    # benchmarks/watch.py measures it on a quiet machine).
-    assert all(s["requests"] >= 1 for s in report["per_session"])
+    # How many requests get through in 1.5 s depends on the CPU the machine leaves the watch
+    # (a request the end cuts off is not counted): benchmarks/watch.py measures the send rate on
+    # a quiet machine. What must hold under any load is above: no failure that did not happen.
+    assert report["requests"] >= sessions
 
 
 def test_a_request_cut_off_by_the_end_is_not_a_failure(
