@@ -45,7 +45,7 @@ def test_hundreds_of_sessions_against_a_steady_balancer_report_no_false_failure(
     # How many requests get through in 1.5 s depends on the CPU the machine leaves the watch
     # (a request the end cuts off is not counted): benchmarks/watch.py measures the send rate on
     # a quiet machine. What must hold under any load is above: no failure that did not happen.
-    assert report["requests"] >= sessions
+    assert report["requests"] > 0
 
 
 def test_a_request_cut_off_by_the_end_is_not_a_failure(
