@@ -183,7 +183,7 @@ def watch_port(
     result = asyncio.run(
         watch_sessions(
             f"{scheme}://127.0.0.1:{port}/", "stickounet", 4 * EVENT_LIMIT, sessions, 0.05,
-            2.0, tls or Tls(), live=False, observe=scenario,
+            5.0, tls or Tls(), live=False, observe=scenario,
         )
     )  # fmt: skip
     report = result.as_json()

@@ -282,7 +282,7 @@ def roll_out(
     watches = [
         watch_sessions(
             f"http://127.0.0.1:{lb.port}/", "stickounet", 4 * EVENT_LIMIT,
-            ROLLED_OUT_SESSIONS[mode], 0.1, 2.0, Tls(), live=False,
+            ROLLED_OUT_SESSIONS[mode], 0.1, 5.0, Tls(), live=False,
             observe=rollout_scenario(lb, pods, seen[mode]),
         )
         for mode, (lb, pods) in serving.items()
