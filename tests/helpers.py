@@ -18,6 +18,7 @@ import yaml
 from kubernetes_validate import utils as kubernetes_validate_utils
 from pulumi.errors import RunError
 
+from components.app import ANNOTATION_PREFIX
 from configuration.base import PROJECT
 from configuration.controllers import CONTROLLERS
 from tools.check_affinity.client import Tls
@@ -202,7 +203,5 @@ def with_annotations(ingress: Mapping[str, Any], **changes: str) -> dict[str, An
     """The program's Ingress with annotations as another value would have set them."""
     copy = json.loads(json.dumps(ingress))
     for name, value in changes.items():
-        copy["metadata"]["annotations"]["nginx.ingress.kubernetes.io/" + name.replace("_", "-")] = (
-            value
-        )
+        copy["metadata"]["annotations"][ANNOTATION_PREFIX + name.replace("_", "-")] = value
     return copy

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from configuration.cli import PROJECT_DIR
 from tools.local_servers.controller_backends import backends, upstream_name
 from tools.local_servers.hostile import Certificates
 from tools.local_servers.pods import LOOPBACK, READY_TIMEOUT, free_port, wait_until_listening
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 VENDORED = PROJECT_DIR / "third_party" / "ingress-nginx-lua-v1.15.1"
 BUILD_CACHE = PROJECT_DIR / ".cache" / "ingress-nginx-lua"
 # Debian bookworm's packages: nginx, libnginx-mod-http-lua (with its NDK module),

