@@ -40,7 +40,7 @@ DEBIAN_PACKAGES = ("nginx", "libnginx-mod-http-lua", "lua-resty-core", "lua-rest
 NGINX_MODULES = Path("/usr/lib/nginx/modules")
 DEBIAN_LUA_PATH = "/usr/share/lua/5.1/?.lua"
 DEBIAN_LUA_CPATH = "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so"
-SYNC_TIMEOUT = 10.0  # the balancer syncs every second, and only a POST of a later second
+SYNC_TIMEOUT = 20.0  # the balancer syncs every second, and only a POST of a later second
 
 
 class Unavailable(Exception):

@@ -17,10 +17,21 @@ LOOPBACK = "127.0.0.1"
 READY_TIMEOUT = 10.0
 
 
+_HANDED_OUT: set[int] = set()
+_HANDING_OUT = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
+    """A port nothing listens on now, and never one this process handed out before: servers
+    started side by side in threads must not be given the same one."""
+    with _HANDING_OUT:
+        while True:
+            with socket.socket() as probe:
+                probe.bind((LOOPBACK, 0))
+                port = int(probe.getsockname()[1])
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
 
 
 def wait_until_listening(port: int, process: subprocess.Popen[bytes] | None = None) -> None:
