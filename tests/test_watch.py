@@ -25,6 +25,7 @@ from tools.check_affinity.answers import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICK
 from tools.check_affinity.command import main
 from tools.check_affinity.watch_model import MAX_MOVES, Session, Watch
 from tools.local_servers.balancers import Balancer, balancer
+from tools.local_servers.hostile import raw_server, silent_after
 from tools.local_servers.pods import free_port, what_is_my_pod
 from tools.preview.mocks import PROJECT_DIR
 
@@ -215,3 +216,60 @@ def test_ctrl_c_ends_the_watch_early_with_the_full_report() -> None:
     assert report["interrupted"] is True and report["seconds"] < 30
     assert report["kept"] == 3 and process.returncode == EXIT_STICKY
     assert "Traceback" not in err
+
+
+def interrupted_watch(port: int, *, connections: int, seen: Callable[[], int]) -> tuple:
+    """Start a watch of 3 sessions with a 60 s request timeout, press Ctrl-C once the server
+    holds `connections` connections, and return the exit code, the output and how long the
+    watch took to end after Ctrl-C."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.check_affinity", f"http://127.0.0.1:{port}/",
+         "--watch", "120", "--sessions", "3", "--timeout", "60", "--json"],
+        cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + EVENT_LIMIT
+    while seen() < connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # the requests are on their way and the server holds them
+    pressed = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    return process.returncode, out, err, time.monotonic() - pressed
+
+
+def test_ctrl_c_while_the_first_request_hangs_ends_at_once_in_one_line() -> None:
+    held = silent_after(0, b"")
+    with counted(held) as (port, seen):
+        code, out, err, took = interrupted_watch(port, connections=1, seen=seen)
+    assert code == EXIT_ERROR and took < 5 and out == ""
+    assert err.strip() == (
+        "check_affinity: could not check: interrupted (Ctrl-C) before the URL answered: "
+        "nothing was watched"
+    )
+
+
+def test_ctrl_c_while_every_session_waits_on_a_hanging_request_prints_the_report() -> None:
+    held = silent_after(1, b'HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\nHello "pod-a"!\n')
+    with counted(held) as (port, seen):
+        code, out, err, took = interrupted_watch(port, connections=4, seen=seen)
+    report = json.loads(out)
+    assert took < 5 and report["interrupted"] is True
+    # Requests cut off by Ctrl-C are not failures; with no answer there is nothing to judge.
+    assert report["failed"] == 0 and report["requests"] == 0
+    assert code == report["exitCode"] == EXIT_ERROR
+    assert "before any session had an answer: interrupted (Ctrl-C)" in err
+    assert "Traceback" not in err and "Exception ignored" not in err
+
+
+@contextlib.contextmanager
+def counted(answer: Callable) -> Iterator[tuple[int, Callable[[], int]]]:
+    """A raw server and how many connections it has taken so far."""
+    taken = 0
+
+    def counting(connection: object) -> None:
+        nonlocal taken
+        taken += 1
+        answer(connection)
+
+    with raw_server(counting) as port:
+        yield port, lambda: taken

@@ -87,6 +87,10 @@ def test_the_browser_renders_a_row_per_session_and_the_marks_of_the_json(
     assert dom.count('class="failure"') == failures
     assert dom.count('class="pod"') == len(report["pods"])
     assert f'data-exit-code="{report["exitCode"]}"' in dom
+    seconds = len(report["per_stretch"]["latency_mean_max_ms"])
+    for kind in ("latency-mean", "latency-max"):  # one point per second of the JSON
+        points = re.search(rf'class="{kind}"[^>]*points="([^"]*)"', dom)
+        assert points is not None and len(points.group(1).split()) == seconds > 0
     assert "CONSOLE" not in result.stderr  # no console message, no error
     assert "ERR_NAME_NOT_RESOLVED" not in result.stderr and "ERR_PROXY" not in result.stderr
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -45,7 +45,18 @@ def test_hundreds_of_sessions_against_a_steady_balancer_report_no_false_failure(
     # How many requests get through in 1.5 s depends on the CPU the machine leaves the watch
     # (a request the end cuts off is not counted): benchmarks/watch.py measures the send rate on
     # a quiet machine. What must hold under any load is above: no failure that did not happen.
-    assert report["requests"] > 0
+    assert 0 < report["requests"] <= report["sent"] <= report["asked"]
+
+
+def test_answers_slower_than_the_interval_make_the_watch_say_it_fell_behind(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with what_is_my_pod(PODS, delay=0.3) as ports:
+        code, report = watched(
+            ports[0], "--watch", "1.5", "--sessions", "4", "--interval", "0.1", capsys=capsys
+        )
+    assert code == EXIT_STICKY and report["behind"] is True
+    assert report["sent"] < report["asked"] / 2  # about one request in three went out
 
 
 def test_a_request_cut_off_by_the_end_is_not_a_failure(

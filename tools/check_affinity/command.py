@@ -185,18 +185,23 @@ def _watch(args: argparse.Namespace, url: str, cookie_name: str) -> int:
             live=sys.stderr.isatty() and not args.json,
         )
     )
-    if not any(session.requests for session in watch.sessions):
-        # Not "every session kept its pod": no session asked anything.
-        raise CheckError(
-            f"the watch ended after {watch.elapsed:.1f} s, before any session had an answer: "
-            "watch longer than --interval and the time a request takes"
-        )
     if args.report is not None:
         try:
             write_report(watch, args.report)
         except OSError as error:
             raise CheckError(f"--report {printable(str(args.report))}: {error.strerror}") from None
     print(json.dumps(watch.as_json(), indent=2) if args.json else render_text(watch))
+    if watch.exit_code == EXIT_ERROR:  # not "every session kept its pod": nothing was answered
+        how = (
+            "interrupted (Ctrl-C)"
+            if watch.interrupted
+            else "watch longer than --interval and the time a request takes"
+        )
+        print(
+            f"check_affinity: could not check: the watch ended after {watch.elapsed:.1f} s, "
+            f"before any session had an answer: {how}",
+            file=sys.stderr,
+        )
     return watch.exit_code
 
 
@@ -254,6 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     except CheckError as error:
         print(f"check_affinity: could not check: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C during the check (the watch handles it itself)
+        print("check_affinity: could not check: interrupted (Ctrl-C)", file=sys.stderr)
         return EXIT_ERROR
     except Exception as error:  # whatever answered, one line and exit 2, never a traceback
         print(

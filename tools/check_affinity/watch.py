@@ -55,11 +55,6 @@ async def watch_sessions(
         shown_url(url), cookie_name, duration, interval, [Session() for _ in range(sessions)],
         insecure=tls.insecure,
     )  # fmt: skip
-    # Can it watch at all? One request first: exit 2 if not.
-    async with new_client(1, timeout, tls) as probe:
-        first = await fetch(probe, url)
-        pod_name(first)
-        watch.cookie = cookie_attributes(first.set_cookies, cookie_name)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -67,9 +62,16 @@ async def watch_sessions(
         watch.interrupted = True
         stop.set()
 
-    # Ctrl-C ends the watch early; the report is still printed (no handler off the main thread).
+    # Ctrl-C ends the watch early, in any phase; the report is still printed (no handler off the
+    # main thread).
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGINT, interrupt)
+    try:
+        await _first_answer(watch, url, timeout, tls, stop)
+    except BaseException:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
+        raise
     start = time.monotonic()
 
     def now() -> float:
@@ -93,6 +95,7 @@ async def watch_sessions(
                 ended = asyncio.ensure_future(until_stopped_or(duration - sent))
                 await asyncio.wait({request, ended}, return_when=asyncio.FIRST_COMPLETED)
                 if not request.done():  # cut off by the end or Ctrl-C: not a failed request
+                    watch.cut_off += 1
                     request.cancel()
                     with contextlib.suppress(asyncio.CancelledError, CheckError):
                         await request
@@ -138,6 +141,26 @@ async def watch_sessions(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGINT)
     return watch
+
+
+async def _first_answer(
+    watch: Watch, url: str, timeout: float, tls: Tls, stop: asyncio.Event
+) -> None:
+    """Can it watch at all? One request first: CheckError (exit 2) if not, or if Ctrl-C comes
+    before it is answered."""
+    async with new_client(1, timeout, tls) as probe:
+        request = asyncio.ensure_future(fetch(probe, url))
+        interrupted = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({request, interrupted}, return_when=asyncio.FIRST_COMPLETED)
+        interrupted.cancel()
+        if not request.done():
+            request.cancel()
+            with contextlib.suppress(asyncio.CancelledError, CheckError):
+                await request
+            raise CheckError("interrupted (Ctrl-C) before the URL answered: nothing was watched")
+        first = request.result()
+        pod_name(first)
+        watch.cookie = cookie_attributes(first.set_cookies, watch.cookie_name)
 
 
 def bounds_problem(duration: float, sessions: int, interval: float) -> str | None:

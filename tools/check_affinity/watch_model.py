@@ -8,14 +8,15 @@ from __future__ import annotations
 import math
 import random
 import statistics
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.check_affinity.answers import EXIT_NOT_STICKY, EXIT_STICKY
+from tools.check_affinity.answers import EXIT_ERROR, EXIT_NOT_STICKY, EXIT_STICKY
 
 MAX_MOVES = 100  # per session; further moves are counted, not kept
 MAX_EVENTS = 1_000  # moves and failures in time order; further ones are counted
-LATENCY_SAMPLE = 4_096  # per pod: a uniform sample of the latencies (reservoir)
+LATENCY_SAMPLE = 4_096  # per pod: a uniform sample of the latencies (reservoir), 32 KiB
 MAX_STRETCHES = 3_600  # counts per stretch of time: one stretch per second up to an hour
 
 
@@ -64,7 +65,7 @@ class Latency:
     count: int = 0
     total: float = 0.0
     highest: float = 0.0
-    sample: list[float] = field(default_factory=list)
+    sample: array[float] = field(default_factory=lambda: array("d"))  # 8 bytes per answer
 
     def add(self, seconds: float, rng: random.Random) -> None:
         self.count += 1
@@ -87,6 +88,7 @@ class Latency:
             "count": self.count,
             "p50_ms": round(1000 * quantile(0.50), 1),
             "p95_ms": round(1000 * quantile(0.95), 1),
+            "p99_ms": round(1000 * quantile(0.99), 1),
             "max_ms": round(1000 * self.highest, 1),
             "mean_ms": round(1000 * statistics.fmean(ordered), 1),
         }
@@ -107,8 +109,11 @@ class Watch:
     latency: dict[str, Latency] = field(default_factory=dict)
     # Counts per stretch of time: [answered, failed, moved] for each `stretch` seconds.
     counts: dict[int, list[int]] = field(default_factory=dict)
+    # How long answers took per stretch of time: [total, highest] seconds over its answers.
+    slowness: dict[int, list[float]] = field(default_factory=dict)
     events: list[tuple[float, int, str, str]] = field(default_factory=list)  # at, session, ...
     events_dropped: int = 0
+    cut_off: int = 0  # requests sent but cut off by the end or Ctrl-C: neither answered nor failed
     failing_sessions: int = 0
     failing_since: float | None = None
     longest_failing: tuple[float, float] | None = None  # when any session was failing
@@ -141,6 +146,9 @@ class Watch:
         self.saw(pod, sent)
         self.latency.setdefault(pod, Latency()).add(seconds, self.rng)
         self._count(sent, 0)
+        took = self.slowness.setdefault(int(sent // self.stretch), [0.0, 0.0])
+        took[0] += seconds
+        took[1] = max(took[1], seconds)
         if session.move_count > moves:
             self._count(sent, 2)
             self._event(sent, index, "moved", f"{previous} -> {pod}")
@@ -187,8 +195,48 @@ class Watch:
         return sum(1 for s in self.sessions if s.failures)
 
     @property
+    def asked(self) -> int:
+        """Requests due in the time watched: each session sends one every interval from its
+        start, spread over the first interval."""
+        count = len(self.sessions)
+        starts = (index * self.interval / count for index in range(count))
+        return sum(
+            math.ceil((self.elapsed - start) / self.interval)
+            for start in starts
+            if self.elapsed > start
+        )
+
+    @property
+    def sent(self) -> int:
+        return sum(session.requests for session in self.sessions) + self.cut_off
+
+    @property
+    def behind(self) -> bool:
+        """Fewer requests went out than were due (by more than 5 %, and more than one per
+        session): answers slower than the interval, or a machine that cannot keep up."""
+        missing = self.asked - self.sent
+        return missing > 0.05 * self.asked and missing > len(self.sessions)
+
+    @property
     def exit_code(self) -> int:
+        if not any(session.requests for session in self.sessions):
+            return EXIT_ERROR  # nothing was asked: not "every session kept its pod"
         return EXIT_STICKY if self.moved == 0 and self.failed == 0 else EXIT_NOT_STICKY
+
+    @property
+    def verdict(self) -> str:
+        return {
+            EXIT_STICKY: "every session kept its pod",
+            EXIT_NOT_STICKY: "sessions moved or failed",
+        }.get(self.exit_code, "no session had an answer: nothing to judge")
+
+    def latency_per_stretch(self) -> list[tuple[int, float, float]]:
+        """(start in seconds, mean ms, max ms) of the answers of each stretch that had any."""
+        return [
+            (start * self.stretch, round(1000 * total / counts[0], 1), round(1000 * highest, 1))
+            for start, (total, highest) in sorted(self.slowness.items())
+            if (counts := self.counts.get(start)) and counts[0]
+        ]
 
     def answering(self, now: float) -> list[str]:
         """Pods seen within the last two intervals."""
@@ -217,6 +265,9 @@ class Watch:
             "gone": self.gone(),
             "insecure": self.insecure,
             "requests": sum(s.requests for s in self.sessions),
+            "asked": self.asked,
+            "sent": self.sent,
+            "behind": self.behind,
             "latency": {pod: stats.summary() for pod, stats in sorted(self.latency.items())},
             "per_stretch": {
                 "seconds": self.stretch,
@@ -224,6 +275,7 @@ class Watch:
                     [start * self.stretch, *columns]
                     for start, columns in sorted(self.counts.items())
                 ],
+                "latency_mean_max_ms": [list(row) for row in self.latency_per_stretch()],
             },
             "events": [
                 {"at": at, "session": index, "kind": kind, "detail": detail}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tools.check_affinity.answers import EXIT_STICKY
 from tools.check_affinity.watch_model import Watch
 
 SHOWN_EVENTS = 50  # in the text; the JSON has up to MAX_EVENTS
+SHOWN_SLOWEST = 5  # stretches of time with the slowest answers, in the text
 
 
 def render_text(watch: Watch) -> str:
@@ -44,6 +44,13 @@ def render_text(watch: Watch) -> str:
                 f"  {pod}: {summary['p50_ms']:g} / {summary['p95_ms']:g} / {summary['max_ms']:g}"
                 f" ({summary['count']} answers)"
             )
+    slowest = sorted(watch.latency_per_stretch(), key=lambda row: row[1])[-SHOWN_SLOWEST:]
+    if len(watch.slowness) > 1:
+        lines.append(
+            f"Slowest stretches of {watch.stretch} s (ms, mean / max over the answers to the "
+            "requests sent then): "
+            + "; ".join(f"{start} s: {mean:g} / {top:g}" for start, mean, top in sorted(slowest))
+        )
     if watch.events:
         shown = watch.events[:SHOWN_EVENTS]
         lines += ["", "Moves and failures in time order:"]
@@ -59,6 +66,13 @@ def render_text(watch: Watch) -> str:
             f"Longest stretch with a failing session: {end - start:.1f} s "
             f"({start:.1f} s - {end:.1f} s)"
         )
+    if watch.behind:
+        lines.append(
+            f"Warning: {watch.sent} requests sent of {watch.asked} due "
+            f"({100 * watch.sent / max(1, watch.asked):.0f} %): answers took longer than the "
+            "interval or this machine could not keep up (its latencies then include the wait); "
+            "fewer --sessions or a longer --interval"
+        )
     if watch.insecure:
         lines.append("Warning: --insecure: the server's certificate was NOT verified")
     if watch.cookie is not None:
@@ -68,12 +82,7 @@ def render_text(watch: Watch) -> str:
             if value is not False
         )
         lines.append(f"Cookie {watch.cookie_name}: {attributes or '(no attributes)'}")
-    verdict = (
-        "every session kept its pod"
-        if watch.exit_code == EXIT_STICKY
-        else ("sessions moved or failed")
-    )
-    lines += ["", f"Verdict: {verdict} (exit {watch.exit_code})"]
+    lines += ["", f"Verdict: {watch.verdict} (exit {watch.exit_code})"]
     return "\n".join(lines)
 
 

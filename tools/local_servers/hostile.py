@@ -35,6 +35,29 @@ def endless_body(chunk: bytes = b"x" * 65536) -> Callable[[socket.socket], None]
     return write
 
 
+def silent_after(
+    answered: int, answer: bytes, hold: float = 30.0
+) -> Callable[[socket.socket], None]:
+    """Answers the first `answered` connections with `answer`, then holds every later one open
+    without a word, until the client hangs up or `hold` seconds have passed."""
+    count = 0
+    lock = threading.Lock()
+
+    def write(connection: socket.socket) -> None:
+        nonlocal count
+        with lock:
+            count += 1
+            mine = count
+        if mine <= answered:
+            connection.sendall(answer)
+            return
+        connection.settimeout(hold)
+        with contextlib.suppress(OSError):
+            connection.recv(1)  # returns when the client hangs up; raises at `hold`
+
+    return write
+
+
 @contextlib.contextmanager
 def raw_server(answer: RawAnswer, tls: ssl.SSLContext | None = None) -> Iterator[int]:
     """A TCP server on 127.0.0.1 that reads a request head and answers `answer`, whatever it
