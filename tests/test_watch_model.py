@@ -61,17 +61,17 @@ def test_a_page_of_1000_sessions_over_an_hour_stays_small() -> None:
 
 
 def test_what_a_watch_holds_grows_with_pods_and_seconds_never_with_requests() -> None:
-    """Half an hour of 50 sessions on two pods through a rollout every 15 minutes holds the
+    """Half an hour of 25 sessions on two pods through a rollout every 15 minutes holds the
     same memory whether they send 1,800 requests each or 180, but for each pod's latency sample
     filling up to its cap: per request the watch keeps counts, not answers."""
     sizes, pods = [], []
     for interval in (1.0, 10.0):
         tracemalloc.start()
-        watch = rollout_watch(50, 1_800.0, interval=interval, pods=2, every=900.0)
+        watch = rollout_watch(25, 1_800.0, interval=interval, pods=2, every=900.0)
         size, _ = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        assert sum(s.requests for s in watch.sessions) == 50 * 1_800 / interval
-        assert watch.moved == 50
+        assert sum(s.requests for s in watch.sessions) == 25 * 1_800 / interval
+        assert watch.moved == 25
         sizes.append(size)
         pods.append(len(watch.pods))
     assert pods[0] == pods[1]

@@ -17,7 +17,9 @@ import contextlib
 import signal
 import sys
 import time
+from asyncio import FIRST_COMPLETED
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from tools.check_affinity.answers import (
     CheckError,
@@ -55,12 +57,18 @@ async def watch_sessions(
         shown_url(url), cookie_name, duration, interval, [Session() for _ in range(sessions)],
         insecure=tls.insecure,
     )  # fmt: skip
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # One future for "the watch is over" that every wait includes: waiting on it adds a callback,
+    # not a task, so a thousand sessions cost no task per wait.
+    stop: asyncio.Future[None] = loop.create_future()
+
+    def end() -> None:
+        if not stop.done():
+            stop.set_result(None)
 
     def interrupt() -> None:
         watch.interrupted = True
-        stop.set()
+        end()
 
     # Ctrl-C ends the watch early, in any phase; the report is still printed (no handler off the
     # main thread).
@@ -80,27 +88,25 @@ async def watch_sessions(
     async def until_stopped_or(seconds: float) -> None:
         """Wait `seconds`, cut short by Ctrl-C, an observer that has seen enough, or the end."""
         seconds = min(seconds, duration - now())
-        if seconds > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=seconds)
+        if seconds > 0 and not stop.done():
+            await asyncio.wait({stop}, timeout=seconds)
 
     async def one(index: int) -> None:
         session = watch.sessions[index]
         # Sessions start spread over the first interval, not all in the same instant.
         await until_stopped_or(index * interval / len(watch.sessions))
         async with new_client(1, timeout, tls) as client:
-            while not stop.is_set() and now() < duration:
+            while not stop.done() and now() < duration:
                 sent = now()
                 request = asyncio.ensure_future(fetch(client, url, retries=0))
-                ended = asyncio.ensure_future(until_stopped_or(duration - sent))
-                await asyncio.wait({request, ended}, return_when=asyncio.FIRST_COMPLETED)
+                either: set[asyncio.Future[Any]] = {request, stop}
+                await asyncio.wait(either, timeout=duration - sent, return_when=FIRST_COMPLETED)
                 if not request.done():  # cut off by the end or Ctrl-C: not a failed request
                     watch.cut_off += 1
                     request.cancel()
                     with contextlib.suppress(asyncio.CancelledError, CheckError):
                         await request
                     break
-                ended.cancel()
                 try:
                     # No retries: a failed request is what the watch counts. pod_name refuses
                     # any answer but a 200 from what-is-my-pod (a 5xx included).
@@ -114,17 +120,16 @@ async def watch_sessions(
                 await until_stopped_or(interval - (now() - sent))
 
     async def show() -> None:
-        while not stop.is_set() and now() < duration:
+        while not stop.done() and now() < duration:
             print(live_line(watch, now()), end="", file=sys.stderr, flush=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=0.5)
+            await asyncio.wait({stop}, timeout=0.5)
         print("\r\x1b[K", end="", file=sys.stderr, flush=True)
 
     async def observed(observer: Observer) -> None:
         try:
             await observer(watch, now)
         finally:  # its failure ends the watch too, and is raised once the sessions are done
-            stop.set()
+            end()
 
     tasks = [one(i) for i in range(len(watch.sessions))] + ([show()] if live else [])
     observer = asyncio.ensure_future(observed(observe)) if observe else None
@@ -136,7 +141,8 @@ async def watch_sessions(
             with contextlib.suppress(asyncio.CancelledError):
                 await observer
     finally:
-        watch.elapsed = min(now(), duration) if not stop.is_set() else now()
+        watch.elapsed = min(now(), duration) if not stop.done() else now()
+        end()
         watch.close()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGINT)
@@ -144,15 +150,14 @@ async def watch_sessions(
 
 
 async def _first_answer(
-    watch: Watch, url: str, timeout: float, tls: Tls, stop: asyncio.Event
+    watch: Watch, url: str, timeout: float, tls: Tls, stop: asyncio.Future[None]
 ) -> None:
     """Can it watch at all? One request first: CheckError (exit 2) if not, or if Ctrl-C comes
     before it is answered."""
     async with new_client(1, timeout, tls) as probe:
         request = asyncio.ensure_future(fetch(probe, url))
-        interrupted = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({request, interrupted}, return_when=asyncio.FIRST_COMPLETED)
-        interrupted.cancel()
+        either: set[asyncio.Future[Any]] = {request, stop}
+        await asyncio.wait(either, return_when=FIRST_COMPLETED)
         if not request.done():
             request.cancel()
             with contextlib.suppress(asyncio.CancelledError, CheckError):

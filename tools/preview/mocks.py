@@ -23,6 +23,7 @@ from pulumi.runtime import Mocks
 from configuration.base import SERVICE_NAME_ENV
 from configuration.cli import (
     PLACEHOLDER_KUBECONFIG,
+    PLACEHOLDER_SECRET,
     PLACEHOLDER_SERVICE_NAME,
     PROJECT_DIR,
     cli_config,
@@ -78,6 +79,8 @@ class OfflineMocks(Mocks):
                 {"region": region, "openstackid": _fake_uuid(f"{args.name}/{region}")}
                 for region in args.inputs.get("regions") or []
             ]
+        if args.typ == "ovh:CloudProject/s3Credential:S3Credential":  # the state bucket's user
+            state |= {"accessKeyId": _fake_id(args.name), "secretAccessKey": PLACEHOLDER_SECRET}
         if args.typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {
                 "name": args.inputs.get("name"),
