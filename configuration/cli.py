@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import copy
 import datetime
+import hashlib
 import itertools
 import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,9 @@ class CliConfig:
     stack: str
     values: dict[str, str]
     secret_keys: frozenset[str]
+    # A digest of each secret key's value as the stack file holds it (its ciphertexts, public in
+    # the file): a diff can say that a secret changed without ever holding the secret.
+    secret_fingerprints: Mapping[str, str] = field(default_factory=dict)
 
 
 def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
@@ -357,10 +361,12 @@ def cli_config(
     merged.update(read_config_file(stack_file))
     for key, value in (overrides or {}).items():
         set_path(merged, key, value)
-    values, secret_keys = {}, set()
+    values, secret_keys, fingerprints = {}, set(), {}
     for key, value in merged.items():
         cleaned, secret = _without_secrets(value)
         values[key] = _as_cli_string(cleaned)
         if secret:
             secret_keys.add(key)
-    return CliConfig(name, stack, values, frozenset(secret_keys))
+            as_stored = json.dumps(value, sort_keys=True, default=str).encode()
+            fingerprints[key] = hashlib.sha256(as_stored).hexdigest()[:16]
+    return CliConfig(name, stack, values, frozenset(secret_keys), fingerprints)

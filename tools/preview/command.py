@@ -1,6 +1,7 @@
 """Offline preview: what a stack declares, without an OVHcloud account or the Pulumi CLI.
 
     python -m tools.preview [--stack dev] [--set KEY=VALUE ...] [--out DIR] [--json]
+                            [--diff BASE [--json | --markdown]]
 
 Runs __main__.py under the project's mocks (mocks.py) with the stack's configuration as the CLI
 would pass it. Exit codes: 0 success, 2 invalid configuration or arguments, 1 otherwise.
@@ -17,12 +18,13 @@ from typing import Any, NoReturn
 
 import yaml
 
-from configuration.base import REPLACES_CLUSTER, REPLACES_POOL
 from configuration.cli import BadOverride, StackFileError, StackNotFound, parse_override
-from configuration.errors import ConfigError, model_fields
-from configuration.sections import SECTION_MODELS
+from configuration.errors import ConfigError
+from tools.preview import diff_command
 from tools.preview.charts import Rendered, as_json, render_run, tree_lines
 from tools.preview.charts import output_files as rendered_files
+from tools.preview.diff import CannotCompare, compare
+from tools.preview.highlights import highlights
 from tools.preview.mocks import PROJECT_DIR, run_program
 from tools.preview.recorded import (
     SECRET_MASK,
@@ -62,124 +64,15 @@ def _parser() -> argparse.ArgumentParser:
         help="override config like `pulumi config set --path`, e.g. sticky-sessions:app.replicas=5",
     )
     parser.add_argument("--out", type=Path, help="write manifests, Helm values and graph.md here")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON document")
+    output.add_argument("--markdown", action="store_true", help="with --diff: for a PR comment")
+    parser.add_argument(
+        "--diff",
+        metavar="BASE",
+        help="what changes against BASE: a saved --json document or a git ref (exit 1 if any)",
+    )
     return parser
-
-
-# --- what a reviewer reads ------------------------------------------------------------------
-
-
-def keys_that(change: str) -> list[str]:
-    """The config keys whose change does `change` (their `docs(change=...)` in the models)."""
-    return [
-        f"{section}.{name}"
-        for section, model in SECTION_MODELS.items()
-        for name, field in model_fields(model).items()
-        if isinstance(field.json_schema_extra, dict)
-        and field.json_schema_extra.get("change") == change
-    ]
-
-
-def _shown(value: Any) -> str:
-    """A value as YAML writes it: true/false, not Python's True/False."""
-    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
-
-
-def _highlights(resource: Registration) -> list[str]:
-    """The few properties a reviewer cares about, one `key: value` per entry."""
-    inputs = plain(resource.inputs)
-    spec = inputs.get("spec") or {}
-    metadata = inputs.get("metadata") or {}
-    kind = resource.type
-    if resource.read:
-        return [f"reads: {resource.id}"]
-    if kind == "ovh:CloudProject/kube:Kube":
-        keys = ("name", "region", "plan", "version", "updatePolicy", "privateNetworkId")
-        lines = [f"{key}: {inputs[key]}" for key in keys if key in inputs]
-        lines.append("replaced by a change of: " + ", ".join(keys_that(REPLACES_CLUSTER)))
-        if resource.protect:
-            lines.append("protected: a change that replaces it is refused")
-        return lines
-    if kind == "ovh:CloudProject/kubeIpRestrictions:KubeIpRestrictions":
-        return ["Kubernetes API answers only: " + ", ".join(inputs.get("ips") or [])]
-    if kind in (
-        "ovh:CloudProject/networkPrivate:NetworkPrivate",
-        "ovh:CloudProject/gateway:Gateway",
-    ):
-        return [f"name: {inputs.get('name')}"]
-    if kind == "ovh:CloudProject/kubeNodePool:KubeNodePool":
-        zones = ", ".join(inputs.get("availabilityZones") or []) or "the region's"
-        return [
-            f"name: {inputs.get('name')}  flavor: {inputs.get('flavorName')}  zone: {zones}",
-            "nodes: {minNodes} <= {desiredNodes} <= {maxNodes}".format(**inputs),
-            f"autoscale: {_shown(inputs.get('autoscale'))}  "
-            f"antiAffinity: {_shown(inputs.get('antiAffinity'))}",
-            "replaced (the new pool first) by a change of: " + ", ".join(keys_that(REPLACES_POOL)),
-        ]
-    if kind == "pulumi:pulumi:StackReference":
-        return [f"reads the outputs of stack {inputs.get('name')}"]
-    if kind == "pulumi:providers:kubernetes":
-        return [f"{key}: {value}" for key, value in sorted(inputs.items())]
-    if kind == "ovh:Domain/zoneRecord:ZoneRecord":
-        name = ".".join(part for part in (inputs.get("subdomain"), inputs.get("zone")) if part)
-        return [
-            f"record: {name}. {inputs.get('ttl')} IN {inputs.get('fieldtype')} "
-            f"{inputs.get('target')}",
-            "added beside any record already at that name (the provider does not look)",
-        ]
-    if kind == "kubernetes:cert-manager.io/v1:ClusterIssuer":
-        acme = spec.get("acme") or {}
-        solvers = acme.get("solvers") or [{}]
-        solver_class = ((solvers[0].get("http01") or {}).get("ingress") or {}).get(
-            "ingressClassName"
-        )
-        return [
-            f"name: {metadata.get('name')}  ACME: {acme.get('server')}",
-            f"account e-mail: {acme.get('email')}  HTTP-01 through class: {solver_class}",
-            f"account key in Secret: {(acme.get('privateKeySecretRef') or {}).get('name')}",
-        ]
-    if kind == "kubernetes:helm.sh/v3:Release":
-        values = inputs.get("values") or {}
-        # ingress-nginx's chart and Traefik's say "replicas" in two places.
-        replicas = (values.get("controller") or {}).get("replicaCount") or (
-            values.get("deployment") or {}
-        ).get("replicas")
-        lines = [
-            f"release: {inputs.get('name')}  namespace: {inputs.get('namespace')}",
-            f"chart: {inputs.get('chart')} {inputs.get('version')} from "
-            f"{(inputs.get('repositoryOpts') or {}).get('repo')}",
-        ]
-        if replicas is not None:
-            lines.append(f"controller replicas: {replicas}")
-        return lines
-    lines = []
-    if metadata.get("name"):
-        where = f"{metadata['namespace']}/" if metadata.get("namespace") else ""
-        lines.append(f"name: {where}{metadata['name']}")
-    if kind == "kubernetes:apps/v1:Deployment":
-        containers = spec["template"]["spec"]["containers"]
-        lines.append(f"replicas: {spec.get('replicas')}")
-        lines += [f"image: {c['image']}" for c in containers]
-    elif kind == "kubernetes:core/v1:Service":
-        ports = ", ".join(str(p.get("port")) for p in spec.get("ports", []))
-        selector = ", ".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items())
-        lines.append(f"ports: {ports}  selector: {selector}")
-    elif kind == "kubernetes:networking.k8s.io/v1:IngressClass":
-        lines.append(f"controller: {spec.get('controller')}")
-    elif kind == "kubernetes:networking.k8s.io/v1:Ingress":
-        lines.append(f"ingressClassName: {spec.get('ingressClassName')}")
-        for tls in spec.get("tls") or []:
-            hosts = ", ".join(tls.get("hosts") or [])
-            lines.append(f"tls: {hosts} (certificate in Secret {tls.get('secretName')})")
-        for rule in spec.get("rules", []):
-            for path in rule["http"]["paths"]:
-                backend = path["backend"]["service"]
-                lines.append(
-                    f"route: {rule.get('host', '*')}{path['path']} ({path['pathType']}) -> "
-                    f"{backend['name']}:{backend['port']['number']}"
-                )
-        lines += [f"annotation {k}: {v}" for k, v in (metadata.get("annotations") or {}).items()]
-    return lines
 
 
 def _tree(run: ProgramRun, rendered: Rendered) -> list[str]:
@@ -197,7 +90,7 @@ def _tree(run: ProgramRun, rendered: Rendered) -> list[str]:
         flags = " [protected]" if resource.protect else ""
         lines.append(f"{indent}{branch}{marker} {resource.type} {resource.name}{flags}")
         below = indent + ("   " if last else "│  ")
-        details = _highlights(resource)
+        details = highlights(resource)
         waits = sorted(names[d] for d in resource.dependencies if d in names)
         if waits:
             details.append("waits for: " + ", ".join(waits))
@@ -262,11 +155,17 @@ def render_text(run: ProgramRun, rendered: Rendered | None = None) -> str:
 
 
 def render_json(run: ProgramRun, rendered: Rendered | None = None) -> str:
+    return json.dumps(document(run, rendered), indent=2, sort_keys=False)
+
+
+def document(run: ProgramRun, rendered: Rendered | None = None) -> dict[str, Any]:
+    """The preview as one JSON document (`--json`), what `--diff` compares."""
     rendered = rendered or Rendered()
-    document = {
+    return {
         "project": run.config.project,
         "stack": run.config.stack,
         "config": _masked_config(run),
+        "secretFingerprints": dict(sorted(run.config.secret_fingerprints.items())),
         "resources": [
             {
                 "urn": r.urn,
@@ -278,6 +177,7 @@ def render_json(run: ProgramRun, rendered: Rendered | None = None) -> str:
                 "protect": r.protect,
                 "provider": r.provider_urn or None,
                 "dependencies": sorted(r.dependencies),
+                "replaceOnChanges": r.replace_on_changes,
                 "inputs": plain(r.inputs),
             }
             for r in run.resources
@@ -288,7 +188,6 @@ def render_json(run: ProgramRun, rendered: Rendered | None = None) -> str:
         "notes": [*run.notes, *rendered.notes],
         "rendered": as_json(run, rendered),
     }
-    return json.dumps(document, indent=2, sort_keys=False)
 
 
 # --- files for reviewers and diffs --------------------------------------------------------
@@ -366,9 +265,32 @@ def write_output(directory: Path, files: dict[str, str]) -> None:
 # --- the command ----------------------------------------------------------------------------
 
 
+def _diff(args: argparse.Namespace, head: dict[str, Any], project_dir: Path) -> int:
+    try:
+        base = diff_command.base_document(args.diff, args.stack, args.set, project_dir)
+        label = (
+            f"{args.diff} (a saved preview of stack {base.get('stack')})"
+            if Path(args.diff).is_file()
+            else f"{args.diff} (stack {args.stack})"
+        )
+        diff = compare(base, head, label, f"the working tree (stack {args.stack})")
+    except CannotCompare as error:
+        print(f"preview: cannot compare: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.json:
+        print(json.dumps(diff_command.as_json(diff), indent=2))
+    elif args.markdown:
+        print(diff_command.render_markdown(diff))
+    else:
+        print(diff_command.render_text(diff))
+    return diff.exit_code
+
+
 def main(argv: Sequence[str] | None = None, project_dir: Path = PROJECT_DIR) -> int:
     try:
         args = _parser().parse_args(argv)
+        if args.markdown and args.diff is None:
+            raise UsageError("--markdown goes with --diff BASE")
         overrides = dict(parse_override(item) for item in args.set)
         run = run_program(args.stack, overrides, project_dir=project_dir)
     except (UsageError, BadOverride, StackFileError) as error:
@@ -384,8 +306,10 @@ def main(argv: Sequence[str] | None = None, project_dir: Path = PROJECT_DIR) -> 
             return EXIT_INVALID
         cause = message.splitlines()[0] if message else type(run.error).__name__
         print(f"preview: the program failed: {cause}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_INVALID if args.diff is not None else EXIT_FAILED
     rendered = render_run(run)
+    if args.diff is not None:
+        return _diff(args, document(run, rendered), project_dir)
     if args.out is not None:
         try:
             write_output(args.out, output_files(run, rendered))
