@@ -14,6 +14,7 @@ from components.cluster import ExistingCluster, build_cluster
 from components.dns import HostRecord, record_line
 from components.ingress import build_controller
 from configuration.controllers import INGRESS_CLASS_NAME
+from configuration.ingress import trusted_proxy_networks
 from configuration.running import load_stack_config
 
 config = load_stack_config()
@@ -37,7 +38,8 @@ if config.cluster.mode == "create" and config.cluster.api_allowed_cidrs is not N
 
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 if config.ingress.enabled or config.app.enabled:
-    controller = build_controller("ingress", config.ingress, on_cluster)
+    trusted = trusted_proxy_networks(config.ingress, config.network)
+    controller = build_controller("ingress", config.ingress, on_cluster, trusted)
 if config.ingress.enabled:
     pulumi.export("ingressClassName", controller.ingress_class_name)
     pulumi.export("loadBalancerAddress", controller.load_balancer_address)

@@ -7,7 +7,7 @@ so the app's Ingress is the same with either.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pulumi
@@ -25,7 +25,8 @@ from configuration.controllers import (
     NGINX_CONTROLLER_CLASS,
     ControllerName,
 )
-from configuration.sections import (
+from configuration.ingress import (
+    KEEP_FLOATING_IP_ANNOTATION,
     LOAD_BALANCER_FLAVOR_ANNOTATION,
     LOAD_BALANCER_FLAVOR_ID_ANNOTATION,
     PROXY_PROTOCOL_ANNOTATION,
@@ -39,6 +40,8 @@ RELEASE_TIMEOUT_SECONDS = 900
 
 def _service_annotations(ingress: IngressConfig) -> dict[str, str]:
     annotations = dict(ingress.service_annotations)
+    if ingress.keep_floating_ip:
+        annotations[KEEP_FLOATING_IP_ANNOTATION] = "true"
     if ingress.load_balancer_flavor is not None:
         annotations[LOAD_BALANCER_FLAVOR_ANNOTATION] = ingress.load_balancer_flavor
     if ingress.load_balancer_flavor_id is not None:
@@ -48,9 +51,20 @@ def _service_annotations(ingress: IngressConfig) -> dict[str, str]:
     return annotations
 
 
-def nginx_values(ingress: IngressConfig) -> dict[str, Any]:
+def nginx_values(ingress: IngressConfig, trusted: Sequence[str] = ()) -> dict[str, Any]:
     """Helm values for the ingress-nginx chart; every key exists in the chart's values.yaml
-    (Helm ignores an unknown key without a word, so tests check them against it)."""
+    (Helm ignores an unknown key without a word, so tests check them against it). `trusted`:
+    the networks whose PROXY header sets the client address (else the chart trusts any)."""
+    config = {"use-proxy-protocol": "true"} if ingress.proxy_protocol else {}
+    if ingress.proxy_protocol and trusted:
+        config["proxy-real-ip-cidr"] = ",".join(trusted)
+    service: dict[str, Any] = {
+        "type": "LoadBalancer",
+        "externalTrafficPolicy": ingress.external_traffic_policy,
+        "annotations": _service_annotations(ingress),
+    }
+    if ingress.load_balancer_ip is not None:
+        service["loadBalancerIP"] = ingress.load_balancer_ip
     return {
         "controller": {
             "replicaCount": ingress.replicas,
@@ -87,19 +101,25 @@ def nginx_values(ingress: IngressConfig) -> dict[str, Any]:
             ),
             "metrics": {"enabled": ingress.metrics},
             # The PROXY header and the load balancer's PROXY pool only work together.
-            "config": {"use-proxy-protocol": "true"} if ingress.proxy_protocol else {},
-            "service": {
-                "type": "LoadBalancer",
-                "externalTrafficPolicy": ingress.external_traffic_policy,
-                "annotations": _service_annotations(ingress),
-            },
+            "config": config,
+            "service": service,
         }
     }
 
 
-def traefik_values(ingress: IngressConfig) -> dict[str, Any]:
-    """Helm values for the Traefik chart; they satisfy the chart's values.schema.json."""
+def traefik_values(ingress: IngressConfig, trusted: Sequence[str] = ()) -> dict[str, Any]:
+    """Helm values for the Traefik chart; they satisfy the chart's values.schema.json. With
+    PROXY protocol, both entry points read the header from the `trusted` networks only."""
+    spec: dict[str, Any] = {"externalTrafficPolicy": ingress.external_traffic_policy}
+    if ingress.load_balancer_ip is not None:
+        spec["loadBalancerIP"] = ingress.load_balancer_ip
+    ports = (
+        {entry: {"proxyProtocol": {"trustedIPs": list(trusted)}} for entry in ("web", "websecure")}
+        if ingress.proxy_protocol
+        else {}
+    )
     return {
+        **({"ports": ports} if ports else {}),
         "deployment": {"replicas": ingress.replicas},
         # Like ingress-nginx's chart: a budget only when one replica can go and one stay.
         "podDisruptionBudget": {"enabled": ingress.replicas >= 2, "minAvailable": 1},
@@ -125,15 +145,12 @@ def traefik_values(ingress: IngressConfig) -> dict[str, Any]:
         },
         # On the internal `metrics` entry point, which the load balancer Service does not expose.
         "metrics": {"prometheus": {"entryPoint": "metrics"}},
-        "service": {
-            "annotations": _service_annotations(ingress),
-            "spec": {"externalTrafficPolicy": ingress.external_traffic_policy},
-        },
+        "service": {"annotations": _service_annotations(ingress), "spec": spec},
     }
 
 
 # How each controller of the registry is configured: adding a controller adds one entry here.
-VALUES: dict[ControllerName, Callable[[IngressConfig], dict[str, Any]]] = {
+VALUES: dict[ControllerName, Callable[[IngressConfig, Sequence[str]], dict[str, Any]]] = {
     "ingress-nginx": nginx_values,
     "traefik": traefik_values,
 }
@@ -162,7 +179,11 @@ class IngressController(pulumi.ComponentResource):
     load_balancer_address: pulumi.Output[str]
 
     def __init__(
-        self, name: str, args: IngressConfig, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: IngressConfig,
+        opts: pulumi.ResourceOptions | None = None,
+        trusted: Sequence[str] = (),
     ) -> None:
         super().__init__("sticky-sessions:index:IngressController", name, None, opts)
         controller = CONTROLLERS[args.controller]
@@ -183,7 +204,7 @@ class IngressController(pulumi.ComponentResource):
             version=args.chart_version,
             repository_opts={"repo": controller.chart.repository},
             namespace=namespace.metadata["name"],
-            values=VALUES[args.controller](args),
+            values=VALUES[args.controller](args, trusted),
             cleanup_on_fail=True,
             # Helm waits (`--wait`) for the controller's pods and for the OVHcloud load balancer
             # to give its Service an address, which takes minutes; past this the release fails.
@@ -243,9 +264,10 @@ class ExistingIngressController(pulumi.ComponentResource):
 
 
 def build_controller(
-    name: str, ingress: IngressConfig, opts: pulumi.ResourceOptions
+    name: str, ingress: IngressConfig, opts: pulumi.ResourceOptions, trusted: Sequence[str] = ()
 ) -> IngressController | ExistingIngressController:
-    """This stack's controller, or the one another stack installed when ingress.enabled is off."""
+    """This stack's controller, or the one another stack installed when ingress.enabled is off;
+    `trusted`: the networks a PROXY header is believed from."""
     if ingress.enabled:
-        return IngressController(name, ingress, opts)
+        return IngressController(name, ingress, opts, trusted)
     return ExistingIngressController(name, ingress, opts)

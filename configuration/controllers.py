@@ -99,9 +99,6 @@ CONTROLLERS: dict[ControllerName, Controller] = {
             "a scale-up or a rollout's surge pod takes no existing session",
             Feature.CHANGE_ON_FAILURE: "Traefik ignores it: a session stays on its pod, and "
             "fails there, until the pod leaves the endpoints",
-            Feature.PROXY_PROTOCOL: "the PROXY protocol is only wired for ingress-nginx here; "
-            "Traefik would have to trust the load balancer's addresses, which this stack does "
-            "not know",
             Feature.METRICS_OFF: "the Traefik chart's schema has no value that turns its "
             "Prometheus metrics off (they stay on an internal port the load balancer does not "
             "expose)",

@@ -14,6 +14,7 @@ from configuration.cluster import (
     NodePoolConfig,
 )
 from configuration.errors import problem
+from configuration.ingress import trusted_proxy_networks
 from configuration.rules import Given, key, unused
 from configuration.sections import IngressConfig
 
@@ -270,5 +271,31 @@ def api_access_on_prod(given: Given) -> list[str]:
             "the whole internet. List the networks of the machines that run `pulumi up` and "
             "CI's (0.0.0.0/0 written out keeps it open on purpose)",
             f"pulumi config set --path '{allowed}[0]' <your public address>/32",
+        )
+    ]
+
+
+def proxy_protocol_trusts_a_network(given: Given) -> list[str]:
+    """Traefik reads a PROXY header only from the networks it trusts (its entry points'
+    proxyProtocol.trustedIPs): without one, every request through the load balancer fails."""
+    ingress: IngressConfig | None = given.sections.get("ingress")
+    network: NetworkConfig | None = given.sections.get("network")
+    if ingress is None or network is None or not ingress.enabled:
+        return []
+    trusted_key = key("ingress", "proxyProtocolTrustedCidrs")
+    if ingress.proxy_protocol_trusted_cidrs and not ingress.proxy_protocol:
+        return unused("ingress", ["proxyProtocolTrustedCidrs"], "used with proxyProtocol true only")
+    if not ingress.proxy_protocol or trusted_proxy_networks(ingress, network):
+        return []
+    if ingress.controller != "traefik":
+        return []  # ingress-nginx's chart default trusts any sender (proxy-real-ip-cidr)
+    return [
+        problem(
+            trusted_key,
+            "not set, and the stack does not create the network the load balancer sends from "
+            f"(network.mode {network.mode}): Traefik believes a PROXY header only from the "
+            "networks it trusts, never from everyone",
+            f"pulumi config set --path '{trusted_key}[0]' <the load balancer's subnet, e.g. "
+            "10.0.0.0/16>",
         )
     ]

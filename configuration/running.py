@@ -31,6 +31,7 @@ from configuration.rules_cluster import (
     mode_sources,
     network_of_its_mode,
     network_outside_the_pods_of_the_plan,
+    proxy_protocol_trusts_a_network,
     service_name_in_create_mode,
     zones_of_the_region,
 )
@@ -61,6 +62,7 @@ RULES: tuple[Callable[[Given], list[str]], ...] = (
     api_access_on_prod,
     a_controller_per_zone,
     load_balancer_flavor_of_the_plan,
+    proxy_protocol_trusts_a_network,
     cookie_and_https,
     tls_needs_a_host_and_an_email,
     host_in_the_dns_zone,

@@ -17,13 +17,10 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
-    model_validator,
 )
 
 from configuration.base import (
-    ANNOTATION_KEY,
     COOKIE_NAME,
-    EXACT_VERSION,
     RFC1123_LABEL,
     RFC1123_SUBDOMAIN,
     SYSTEM_NAMESPACES,
@@ -31,20 +28,13 @@ from configuration.base import (
     docs,
 )
 from configuration.cluster import ClusterConfig, NetworkConfig, NodePoolConfig
-from configuration.controllers import (
-    CONTROLLERS,
-    DEFAULT_CONTROLLER,
-    Controller,
-    ControllerName,
-    Feature,
-)
-from configuration.errors import model_problem
 from configuration.formats import image_problem, ingress_path_problem, is_ip_address
 from configuration.https import DnsConfig, TlsConfig
+from configuration.ingress import (  # re-exported: the section models are all named here
+    IngressConfig,
+)
 from configuration.resources import (
     APP_RESOURCES,
-    CONTROLLER_RESOURCES,
-    JOB_RESOURCES,
     Resources,
     over_defaults,
 )
@@ -53,16 +43,7 @@ DEFAULT_IMAGE = "ovhplatform/what-is-my-pod:1.0.1"
 DEFAULT_COOKIE_NAME = "stickounet"
 
 
-def _by_controller(fact: Callable[[Controller], str]) -> str:
-    return ", ".join(f"`{fact(c)}` ({name})" for name, c in CONTROLLERS.items())
-
-
 SameSite = Literal["Strict", "Lax", "None"]
-PROXY_PROTOCOL_ANNOTATION = "loadbalancer.openstack.org/proxy-protocol"
-# OVHcloud's "Expose your applications using Public Cloud Load Balancer" guide: a flavor name on
-# MKS Free only, a flavor UUID (`openstack loadbalancer flavor list`) on MKS Standard only.
-LOAD_BALANCER_FLAVOR_ANNOTATION = "loadbalancer.ovhcloud.com/flavor"
-LOAD_BALANCER_FLAVOR_ID_ANNOTATION = "loadbalancer.openstack.org/flavor-id"
 
 
 def _capitalise_same_site(value: Any) -> Any:
@@ -70,161 +51,6 @@ def _capitalise_same_site(value: Any) -> Any:
     if isinstance(value, str) and value.lower() in {v.lower() for v in get_args(SameSite)}:
         return value.capitalize()
     return value
-
-
-class IngressConfig(Section):
-    enabled: bool = Field(
-        default=True,
-        description="true or false: false uses the controller another stack installed",
-    )
-    controller: ControllerName = Field(
-        default=DEFAULT_CONTROLLER,
-        description=" or ".join(c.description for c in CONTROLLERS.values()),
-        json_schema_extra=docs(note="see [Moving to Traefik](controllers.md#moving-to-traefik)"),
-    )
-    # The next two default by controller: see configuration/controllers.py.
-    chart_version: str = Field(
-        pattern=EXACT_VERSION,
-        description="an exact chart version such as 4.15.1 (no range, no 'latest')",
-        json_schema_extra=docs(shown_default=_by_controller(lambda c: c.chart.version)),
-    )
-    namespace: str = Field(
-        pattern=RFC1123_LABEL,
-        description="an RFC 1123 label",
-        json_schema_extra=docs(shown_default=_by_controller(lambda c: c.namespace)),
-    )
-    replicas: int = Field(default=1, ge=1, le=20, description="an integer from 1 to 20")
-    external_traffic_policy: Literal["Cluster", "Local"] = Field(
-        default="Cluster", description="Cluster or Local"
-    )
-    service_annotations: dict[
-        Annotated[str, Field(pattern=ANNOTATION_KEY)], Annotated[str, Field(max_length=4096)]
-    ] = Field(
-        default_factory=dict,
-        description="a map of Kubernetes annotation keys to string values",
-        json_schema_extra=docs(note="more annotations for the load balancer Service"),
-    )
-    load_balancer_flavor: Literal["small", "medium", "large"] | None = Field(
-        default=None,
-        description="small, medium or large (the OVHcloud load balancer size)",
-        json_schema_extra=docs(note="Free plan only: sets `loadbalancer.ovhcloud.com/flavor`"),
-    )
-    load_balancer_flavor_id: str | None = Field(
-        default=None,
-        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-        description="a load balancer flavor UUID (openstack loadbalancer flavor list)",
-        json_schema_extra=docs(
-            note="Standard plan only: sets `loadbalancer.openstack.org/flavor-id`"
-        ),
-    )
-    proxy_protocol: bool = Field(
-        default=False,
-        description="true or false: the load balancer sends PROXY protocol to the controller",
-        json_schema_extra=docs(note="the real client IP; ingress-nginx only"),
-    )
-    resources: Annotated[Resources, BeforeValidator(over_defaults(CONTROLLER_RESOURCES))] = Field(
-        default=Resources.model_validate(CONTROLLER_RESOURCES),
-        description="requests (cpu, memory) and limits (memory) of the controller container",
-        json_schema_extra=docs(note="set fields replace the defaults one by one"),
-    )
-    job_resources: Annotated[Resources, BeforeValidator(over_defaults(JOB_RESOURCES))] = Field(
-        default=Resources.model_validate(JOB_RESOURCES),
-        description="requests (cpu, memory) and limits (memory) of the admission webhook Jobs",
-        json_schema_extra=docs(note="ingress-nginx's certificate Jobs; Traefik runs none"),
-    )
-    metrics: bool = Field(
-        default=True,
-        description="true or false: expose Prometheus metrics",
-        json_schema_extra=docs(note="always on with traefik"),
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _controller_defaults(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        # An unknown name is the controller field's one error: the default controller's
-        # values stand in, so that it causes no second one.
-        name = data.get("controller", DEFAULT_CONTROLLER)
-        known = {str(entry): controller for entry, controller in CONTROLLERS.items()}
-        controller = known.get(name) if isinstance(name, str) else None
-        controller = controller or CONTROLLERS[DEFAULT_CONTROLLER]
-        return {"chartVersion": controller.chart.version, "namespace": controller.namespace, **data}
-
-    @field_validator("namespace")
-    @classmethod
-    def _own_namespace(cls, namespace: str) -> str:
-        if namespace == "default" or namespace in SYSTEM_NAMESPACES:
-            raise ValueError("every cluster has it: the controller gets a namespace of its own")
-        return namespace
-
-    @model_validator(mode="after")
-    def _a_version_of_its_chart(self) -> IngressConfig:
-        pinned = CONTROLLERS[self.controller].chart
-        if self.chart_version.lstrip("v").split(".")[0] != pinned.version.split(".")[0]:
-            raise model_problem(
-                f"not a version of the {pinned.name} chart, whose releases this stack "
-                f"supports are {pinned.version.split('.')[0]}.x (pinned: {pinned.version}), "
-                "got {got}",
-                key="chartVersion",
-                got=self.chart_version,
-                fix=pinned.version,
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _what_the_controller_supports(self) -> IngressConfig:
-        controller = CONTROLLERS[self.controller]
-        for key, feature, asked, fix in (
-            ("proxyProtocol", Feature.PROXY_PROTOCOL, self.proxy_protocol, "false"),
-            ("metrics", Feature.METRICS_OFF, not self.metrics, "true"),
-        ):
-            if asked and not controller.supports(feature):
-                raise model_problem(
-                    controller.unsupported[feature] + ", got {got}",
-                    key=key,
-                    got=f"controller {self.controller}",
-                    fix=fix,
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _flavor_id_through_its_switch(self) -> IngressConfig:
-        if LOAD_BALANCER_FLAVOR_ID_ANNOTATION in self.service_annotations:
-            raise model_problem(
-                "set loadBalancerFlavorId instead of the {got} annotation (the stack writes it)",
-                key="loadBalancerFlavorId",
-                got=LOAD_BALANCER_FLAVOR_ID_ANNOTATION,
-                fix="<flavor uuid>",
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _flavor_through_its_switch(self) -> IngressConfig:
-        if LOAD_BALANCER_FLAVOR_ANNOTATION in self.service_annotations:
-            raise model_problem(
-                "set loadBalancerFlavor instead of the {got} annotation (one setting, one "
-                "place: the stack writes that annotation itself)",
-                key="loadBalancerFlavor",
-                got=LOAD_BALANCER_FLAVOR_ANNOTATION,
-                fix=self.service_annotations[LOAD_BALANCER_FLAVOR_ANNOTATION]
-                if self.service_annotations[LOAD_BALANCER_FLAVOR_ANNOTATION]
-                in ("small", "medium", "large")
-                else "small",
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _proxy_protocol_through_its_switch(self) -> IngressConfig:
-        if PROXY_PROTOCOL_ANNOTATION in self.service_annotations:
-            raise model_problem(
-                "set proxyProtocol: true instead of the {got} annotation (it also makes the "
-                "controller read the PROXY header, without which every request fails)",
-                key="proxyProtocol",
-                got=PROXY_PROTOCOL_ANNOTATION,
-                fix="true",
-            )
-        return self
 
 
 def _accepted(value: str, problem_of: Callable[[str], str | None]) -> str:

@@ -73,7 +73,14 @@ def test_kubernetes_versions_report_the_api_versions_they_serve() -> None:
 # --- everything rendered validates strictly, on every supported version -----------------------
 
 SWITCHES = {
-    "proxy protocol": {"sticky-sessions:ingress.proxyProtocol": True},
+    "proxy protocol": {
+        "sticky-sessions:ingress.proxyProtocol": True,
+        "sticky-sessions:ingress.proxyProtocolTrustedCidrs": ["10.0.0.0/16"],
+    },
+    "floating IP": {
+        "sticky-sessions:ingress.keepFloatingIp": True,
+        "sticky-sessions:ingress.loadBalancerIp": "51.210.1.10",
+    },
     "metrics off": {"sticky-sessions:ingress.metrics": False},
     "3 replicas": {"sticky-sessions:ingress.replicas": 3},
     "Local traffic": {"sticky-sessions:ingress.externalTrafficPolicy": "Local"},
@@ -117,7 +124,7 @@ def test_every_rendered_object_validates_on_every_version(
 def test_rendered_objects_validate_with_each_switch_on_every_version(
     switch: dict, controller: str
 ) -> None:
-    if controller == "traefik" and ("proxyProtocol" in str(switch) or "metrics" in str(switch)):
+    if controller == "traefik" and "metrics" in str(switch):
         pytest.skip("refused with Traefik (tested in test_traefik.py)")
     run = run_ok({"sticky-sessions:ingress.controller": controller} | switch)
     for minor in SUPPORTED_KUBERNETES_VERSIONS:
@@ -136,7 +143,7 @@ def test_no_value_changes_the_crds_a_chart_installs() -> None:
     plain_crds = crds(run_ok(traefik))
     assert len(plain_crds) == 25
     for switch in SWITCHES.values():
-        if "proxyProtocol" in str(switch) or "metrics" in str(switch):
+        if "metrics" in str(switch):
             continue
         assert crds(run_ok(traefik | switch)) == plain_crds
 

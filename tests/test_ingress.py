@@ -44,7 +44,7 @@ def test_config_reaches_the_release() -> None:
             "namespace": "edge",
             "replicas": 3,
             "externalTrafficPolicy": "Local",
-            "serviceAnnotations": {"loadbalancer.openstack.org/keep-floatingip": "true"},
+            "serviceAnnotations": {"loadbalancer.openstack.org/timeout-client-data": "60000"},
         }
     )
     release = run.one(RELEASE, CONTROLLER_RELEASE).inputs
@@ -54,7 +54,7 @@ def test_config_reaches_the_release() -> None:
     assert controller["replicaCount"] == 3
     assert controller["service"]["externalTrafficPolicy"] == "Local"
     assert controller["service"]["annotations"] == {
-        "loadbalancer.openstack.org/keep-floatingip": "true"
+        "loadbalancer.openstack.org/timeout-client-data": "60000"
     }
 
 

@@ -19,7 +19,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from configuration import sections
+from configuration import base, sections
 from policy import rules
 from tests.helpers import DEPLOYMENT, INGRESS, RELEASE, run_ok
 from tools.preview.mocks import PROJECT_DIR
@@ -272,7 +272,7 @@ def test_policy_and_config_accept_the_same_values() -> None:
     # Two deployables (the policy pack has its own venv): a test keeps their rules equal.
     assert get_args(sections.SameSite) == rules.SAME_SITE_VALUES
     assert rules.COOKIE_NAME.pattern == sections.COOKIE_NAME
-    assert rules.EXACT_VERSION.pattern == sections.EXACT_VERSION
+    assert rules.EXACT_VERSION.pattern == base.EXACT_VERSION
     assert set(rules.AFFINITY_MODES) == set(
         sections.AffinityConfig.model_fields["mode"].annotation.__args__
     )

@@ -149,7 +149,7 @@ def test_ingress_nginx_gets_no_traefik_warnings(dev: ProgramRun) -> None:
 
 @pytest.mark.parametrize(
     ("setting", "key"),
-    [({"proxyProtocol": True}, "proxyProtocol"), ({"metrics": False}, "metrics")],
+    [({"metrics": False}, "metrics")],
 )
 def test_settings_traefik_cannot_take_are_refused(setting: dict, key: str) -> None:
     message = refused({"sticky-sessions:ingress": {"controller": "traefik"} | setting})

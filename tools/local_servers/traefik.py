@@ -125,9 +125,11 @@ def traefik(
     service: Mapping[str, Any],
     ingress_class: Mapping[str, Any],
     endpoints: Sequence[tuple[str, int]],
+    arguments: Sequence[str] = (),
 ) -> Iterator[Traefik]:
     """The real Traefik serving `ingress` (its class `ingress_class`) for `service`, whose pods
-    are at `endpoints`; yields once a request through it reaches a pod."""
+    are at `endpoints`; yields once a request through it reaches a pod. `arguments`: more of
+    its command line, such as those the chart renders for the `web` entry point."""
     binary = find_traefik()
     port_name = service["spec"]["ports"][0].get("name", "")  # the slice port is named alike
     objects = [ingress, service, ingress_class, *endpoint_slices(service, endpoints, port_name)]
@@ -144,6 +146,7 @@ def traefik(
             "--providers.providersthrottleduration=100ms",
             "--log.level=ERROR",
         ]
+        command += arguments
         log = Path(workdir) / "traefik.log"
         with log.open("wb") as output:
             process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
