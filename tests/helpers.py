@@ -13,6 +13,7 @@ from typing import Any
 
 import jsonschema
 import kubernetes_validate
+import pytest
 import referencing
 import yaml
 from kubernetes_validate import utils as kubernetes_validate_utils
@@ -24,8 +25,9 @@ from configuration.controllers import CONTROLLERS
 from tools.check_affinity.client import Tls
 from tools.check_affinity.watch import watch_sessions
 from tools.check_affinity.watch_model import Watch
+from tools.preview import helm
 from tools.preview.mocks import run_program
-from tools.preview.recorded import ProgramRun, manifest
+from tools.preview.recorded import ProgramRun, manifest, plain
 
 STACKS = ("dev", "prod")
 CONTROLLER_NAMES = tuple(CONTROLLERS)
@@ -205,3 +207,23 @@ def with_annotations(ingress: Mapping[str, Any], **changes: str) -> dict[str, An
     for name, value in changes.items():
         copy["metadata"]["annotations"][ANNOTATION_PREFIX + name.replace("_", "-")] = value
     return copy
+
+
+# --- the charts, rendered by Helm as the stack installs them -----------------------------
+
+try:
+    helm.find_helm()
+    HELM_MISSING = None
+except helm.HelmUnavailable as error:
+    HELM_MISSING = str(error)
+needs_helm = pytest.mark.skipif(HELM_MISSING is not None, reason=HELM_MISSING or "")
+
+
+def rendered(
+    run: ProgramRun, release: str, minor: str = "1.34", include_crds: bool = True
+) -> list[dict[str, Any]]:
+    return helm.render_release(plain(run.one(RELEASE, release).inputs), minor, include_crds)
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] == kind]
