@@ -271,6 +271,19 @@ def _run_program(
     # Each run gets its own event loop: a previous asyncio.run() leaves the thread without one.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+
+    def said_once(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        # A program that fails with a RunError (a configuration or reference problem) leaves
+        # outputs and log tasks that depended on it holding that same error; it is reported
+        # once, as run.error, not again whenever they are collected. Anything else is printed.
+        exception = context.get("exception")
+        if "never retrieved" in str(context.get("message")) and isinstance(
+            exception, pulumi.RunError
+        ):
+            return
+        loop.default_exception_handler(context)
+
+    loop.set_exception_handler(said_once)
     # A failed run may leave outputs pending on its (closed) loop: they are not this run's.
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
