@@ -3,7 +3,10 @@
 What the CLI does, read from its source (pulumi/pulumi `sdk/go/common/resource/config`):
 
 - Stack files are YAML 1.2 (`yes`, `on` stay strings); duplicate keys, tabs, invalid UTF-8 and
-  malformed YAML are refused, as is a key without a `<namespace>:` prefix.
+  malformed YAML are refused. A key without a `<namespace>:` gets the project's name
+  (`workspace/loaders.go`); written both ways, it is refused (the CLI keeps one at random).
+- Inside an object, a float with no fraction (`3.0`, `1e3`) reaches the program as an integer
+  (Go's JSON writes it so), and a `!!binary` scalar as its decoded text (yaml.v3).
 - A top-level scalar reaches the program as its text (`version: 1.30` stays "1.30" there); an
   object goes through JSON, so a number inside it is a number (`1.30` becomes 1.3) and a
   date-like value stays a string.
@@ -18,20 +21,17 @@ right shape, and their key is marked secret as the CLI marks it.
 from __future__ import annotations
 
 import copy
-import datetime
 import hashlib
 import itertools
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.nodes import MappingNode, ScalarNode
+from configuration.stack_files import StackFileError as StackFileError
+from configuration.stack_files import read_config_file, read_yaml_file
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,8 +54,6 @@ PLACEHOLDER_SERVICE_NAME = "0" * 32
 PLACEHOLDER_SECRET = "offline-placeholder-secret"
 # What stands in for a secret value, by the key that holds it: a value of the right shape.
 _PLACEHOLDERS = {"kubeconfig": PLACEHOLDER_KUBECONFIG, "serviceName": PLACEHOLDER_SERVICE_NAME}
-# yaml.v3 refuses a document whose aliases expand past a budget ("excessive aliasing").
-MAX_NODES = 100_000
 
 
 class StackNotFound(Exception):
@@ -64,10 +62,6 @@ class StackNotFound(Exception):
 
 class BadOverride(Exception):
     """A --set override the CLI would refuse."""
-
-
-class StackFileError(Exception):
-    """A project or stack file the CLI would refuse: `<file>:<line>: <why>`."""
 
 
 @dataclass(frozen=True)
@@ -85,126 +79,6 @@ class CliConfig:
 
 def available_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
-
-
-# --- reading YAML as the CLI does -----------------------------------------------------------
-
-
-def _yaml() -> YAML:
-    loader = YAML(typ="safe", pure=True)
-    loader.version = (1, 2)
-    # yaml.v3 gives a date-like value decoded into interface{} as its text, not a date.
-    loader.constructor.add_constructor(
-        "tag:yaml.org,2002:timestamp", lambda constructor, node: node.value
-    )
-    return loader
-
-
-def _line_of(text: str, key: str) -> int:
-    match = re.search(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*:", text, re.MULTILINE)
-    return text[: match.start()].count("\n") + 1 if match else 1
-
-
-def _count_nodes(value: Any, budget: list[int]) -> None:
-    budget[0] -= 1
-    if budget[0] < 0:
-        return
-    children = value.values() if isinstance(value, dict) else value
-    if isinstance(value, (dict, list)):
-        for child in children:
-            _count_nodes(child, budget)
-            if budget[0] < 0:
-                return
-
-
-def _json_ready(value: Any, where: str) -> Any:
-    """A nested value as Go's JSON marshaller writes it: string keys, no NaN or infinity."""
-    if isinstance(value, dict):
-        return {_key_text(k): _json_ready(v, where) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_ready(item, where) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        raise StackFileError(f"{where}: {value} cannot be a config value (JSON has no {value})")
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    return value
-
-
-def _key_text(key: Any) -> str:
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    return "<nil>" if key is None else str(key)
-
-
-def read_yaml_file(path: Path) -> tuple[str, dict[str, Any], Any]:
-    """A project or stack file's text, its top-level mapping, and its node tree, as the CLI
-    reads it (YAML 1.2). Raises StackFileError with the file and line, as the CLI would."""
-    name = path.name
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise StackFileError(f"{name}:{line}: invalid UTF-8 (byte {error.start})") from None
-    loader = _yaml()
-    try:
-        document = loader.load(text)
-        node = loader.compose(text)
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        problem = (error.problem or error.context or "malformed YAML").strip()
-        raise StackFileError(f"{name}:{line}: invalid YAML: {problem}") from None
-    if document is None:
-        return text, {}, node
-    if not isinstance(document, dict):
-        raise StackFileError(f"{name}:1: the top level must be a mapping of settings")
-    budget = [MAX_NODES]
-    _count_nodes(document, budget)
-    if budget[0] < 0:
-        raise StackFileError(f"{name}:1: document contains excessive aliasing")
-    return text, document, node
-
-
-def read_config_file(path: Path) -> dict[str, Any]:
-    """A stack file's `config:` entries as the program receives them: the raw text of a
-    top-level scalar, or the object (JSON-ready) of a collection."""
-    name = path.name
-    text, document, node = read_yaml_file(path)
-    config = document.get("config")
-    if config is None:
-        return {}
-    if not isinstance(config, dict):
-        line = _line_of(text, "config")
-        raise StackFileError(f"{name}:{line}: `config:` must be a mapping of <namespace>:<key>")
-    raw_scalars: dict[str, str] = {}
-    if isinstance(node, MappingNode):
-        for key_node, value_node in node.value:
-            if key_node.value == "config" and isinstance(value_node, MappingNode):
-                for entry_key, entry_value in value_node.value:
-                    tag = str(entry_value.tag or "")
-                    if isinstance(entry_value, ScalarNode) and tag.endswith(
-                        ("str", "int", "float", "bool", "timestamp")
-                    ):
-                        raw_scalars[str(entry_key.value)] = entry_value.value
-    entries: dict[str, Any] = {}
-    for key, value in config.items():
-        key_text = _key_text(key)
-        namespace, colon, rest = key_text.partition(":")
-        if not colon or not namespace or not rest:
-            raise StackFileError(
-                f"{name}:{_line_of(text, key_text)}: could not parse {key_text!r} as a "
-                "configuration key (configuration keys should be of the form "
-                "`<namespace>:<name>`, e.g. sticky-sessions:app)"
-            )
-        where = f"{name}:{_line_of(text, key_text)}: {key_text}"
-        if isinstance(value, (dict, list)):
-            entries[key_text] = _json_ready(value, where)
-        elif value is None:
-            entries[key_text] = ""
-        else:
-            entries[key_text] = raw_scalars.get(key_text, _key_text(value))
-    return entries
 
 
 # --- `pulumi config set --path` ------------------------------------------------------------
@@ -358,7 +232,7 @@ def cli_config(
             merged[full_key] = declaration["default"]
         elif not isinstance(declaration, dict):
             merged[full_key] = declaration
-    merged.update(read_config_file(stack_file))
+    merged.update(read_config_file(stack_file, name))
     for key, value in (overrides or {}).items():
         set_path(merged, key, value)
     values, secret_keys, fingerprints = {}, set(), {}

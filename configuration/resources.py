@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
-from typing import TYPE_CHECKING, Any
+from decimal import ROUND_CEILING, Decimal
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from configuration.base import Section
 from configuration.errors import model_problem
@@ -14,29 +16,57 @@ if TYPE_CHECKING:  # the models load without the Kubernetes SDK (tools/check_aff
     from pulumi_kubernetes.core.v1 import ResourceRequirementsArgsDict
 
 
-CPU_QUANTITY = r"^([1-9][0-9]*m|[0-9]+(\.[0-9]{1,3})?)$"
+# Kubernetes' quantity grammar (apimachinery's resource.Quantity): a decimal number (`1`, `1.5`,
+# `.5`, `5.`) and a suffix. A CPU is cores or millicores (`m`); `pulumi config set --path
+# ...cpu 1` can only store an integer, and Kubernetes takes a number there too.
+_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+CPU_QUANTITY = rf"^{_NUMBER}m?$"
 # With a unit: a bare number means bytes, which no container runs in.
-MEMORY_QUANTITY = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)$"
-_MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_MEMORY_UNITS |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+MEMORY_QUANTITY = rf"^{_NUMBER}(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$"
+_MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+_MEMORY_UNITS |= {"E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_MEMORY_UNITS |= {"Pi": 2**50, "Ei": 2**60}
 
 
 def memory_bytes(quantity: str) -> int:
-    """A Kubernetes memory quantity (as MEMORY_QUANTITY accepts it) in bytes."""
-    number = re.match(r"^[0-9]+", quantity)
+    """A Kubernetes memory quantity (as MEMORY_QUANTITY accepts it) in bytes, rounded up as
+    Kubernetes rounds a fraction of a byte."""
+    number = re.match(_NUMBER, quantity)
     assert number is not None, quantity
-    return int(number.group(0)) * _MEMORY_UNITS[quantity[number.end() :]]
+    exact = Decimal(number.group(0)) * _MEMORY_UNITS[quantity[number.end() :]]
+    return int(exact.to_integral_value(rounding=ROUND_CEILING))
+
+
+def _number_as_quantity(value: Any) -> Any:
+    """A YAML or JSON number (the CLI stores `cpu 1` as an integer) as the quantity it writes."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        return value
+    return format(Decimal(repr(value)).normalize(), "f")
+
+
+def _more_than_zero(value: str | None) -> str | None:
+    if value is not None and not re.search(r"[1-9]", value.split("e")[0].rstrip("KMGTPEikm")):
+        raise ValueError("zero asks for nothing: give a quantity above 0")
+    return value
 
 
 class ResourceRequests(Section):
-    cpu: str = Field(pattern=CPU_QUANTITY, description="a CPU quantity such as 50m or 0.5")
-    memory: str = Field(
-        pattern=MEMORY_QUANTITY, description="a memory quantity with its unit, such as 64Mi or 1Gi"
+    cpu: Annotated[str, BeforeValidator(_number_as_quantity), AfterValidator(_more_than_zero)] = (
+        Field(
+            pattern=CPU_QUANTITY,
+            description="a CPU quantity such as 50m, 0.5 or 1",
+        )
+    )
+    memory: Annotated[str, AfterValidator(_more_than_zero)] = Field(
+        pattern=MEMORY_QUANTITY,
+        description="a memory quantity with its unit, such as 64Mi, 1Gi or 1.5Gi",
     )
 
 
 class ResourceLimits(Section):
-    memory: str | None = Field(
+    memory: Annotated[str | None, AfterValidator(_more_than_zero)] = Field(
         default=None,
         pattern=MEMORY_QUANTITY,
         description="a memory quantity with its unit, such as 128Mi",

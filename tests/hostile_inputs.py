@@ -41,7 +41,7 @@ ROWS = [
     row("tab indentation", APP + "\treplicas: 2\n", "Pulumi.t.yaml:3"),
     row("invalid UTF-8", b"config:\n  sticky-sessions:app:\n    name: caf\xe9\n", "invalid UTF-8"),
     row("malformed YAML", APP + "    replicas: [2\n", "Pulumi.t.yaml:"),
-    row("key without a namespace", "  app:\n    replicas: 2\n", "<namespace>:<name>"),
+    row("key without a namespace gets the project's", "  app:\n    replicas: 2\n", None, EXIT_OK),
     row(
         "underscore namespace",
         "  sticky_sessions:cluster:\n    protect: true\n",

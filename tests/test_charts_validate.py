@@ -25,21 +25,6 @@ from tools.preview.recorded import ProgramRun
 
 # --- everything rendered validates strictly, on every supported version -----------------------
 
-SWITCHES = {
-    "proxy protocol": {
-        "sticky-sessions:ingress.proxyProtocol": True,
-        "sticky-sessions:ingress.proxyProtocolTrustedCidrs": ["10.0.0.0/16"],
-    },
-    "floating IP": {
-        "sticky-sessions:ingress.keepFloatingIp": True,
-        "sticky-sessions:ingress.loadBalancerIp": "51.210.1.10",
-    },
-    "metrics off": {"sticky-sessions:ingress.metrics": False},
-    "3 replicas": {"sticky-sessions:ingress.replicas": 3},
-    "Local traffic": {"sticky-sessions:ingress.externalTrafficPolicy": "Local"},
-    "flavor": {"sticky-sessions:ingress.loadBalancerFlavor": "large"},
-}
-
 
 @pytest.fixture(scope="module", params=[(s, c) for s in STACKS for c in CONTROLLER_NAMES])
 def stack_with(request: pytest.FixtureRequest) -> ProgramRun:
@@ -69,33 +54,3 @@ def test_every_rendered_object_validates_on_every_version(
         # each validated against this version's schema.
         for obj in by_kind(rendered(stack_with, release.name), "CustomResourceDefinition"):
             validate(obj, minor)
-
-
-@needs_helm
-@pytest.mark.parametrize("switch", SWITCHES.values(), ids=SWITCHES.keys())
-@pytest.mark.parametrize("controller", CONTROLLER_NAMES)
-def test_rendered_objects_validate_with_each_switch_on_every_version(
-    switch: dict, controller: str
-) -> None:
-    if controller == "traefik" and "metrics" in str(switch):
-        pytest.skip("refused with Traefik (tested in test_traefik.py)")
-    run = run_ok({"sticky-sessions:ingress.controller": controller} | switch)
-    for minor in SUPPORTED_KUBERNETES_VERSIONS:
-        # The CRDs are the chart's crds/ files as they are, validated with every stack above.
-        for obj in rendered(run, "ingress-release", minor, include_crds=False):
-            validate(obj, minor)
-
-
-@needs_helm
-def test_no_value_changes_the_crds_a_chart_installs() -> None:
-    # Why the switches above are rendered without them: Helm does not template crds/.
-    def crds(run: ProgramRun) -> list[dict[str, Any]]:
-        return by_kind(rendered(run, "ingress-release"), "CustomResourceDefinition")
-
-    traefik = {"sticky-sessions:ingress.controller": "traefik"}
-    plain_crds = crds(run_ok(traefik))
-    assert len(plain_crds) == 25
-    for switch in SWITCHES.values():
-        if "metrics" in str(switch):
-            continue
-        assert crds(run_ok(traefik | switch)) == plain_crds
