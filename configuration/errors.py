@@ -57,7 +57,42 @@ def excerpt(value: Any) -> str:
 
 
 def _shown(value: Any, secret: bool) -> str:
-    return "[secret]" if secret else excerpt(value)
+    return SECRET_MASK if secret else excerpt(value)
+
+
+SECRET_MASK = "[secret]"
+MASKED_SHORTEST = 3  # shorter values ("a", "42") are not searched for: they are everywhere
+
+
+def secret_values(
+    given: Mapping[str, Mapping[str, Any]], secret_sections: Iterable[str]
+) -> set[str]:
+    """The text of every value (strings, numbers) set in the secret sections."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            text = str(value)
+            if len(text) >= MASKED_SHORTEST:
+                found.add(text)
+
+    for section in secret_sections:
+        walk(given.get(section, {}))
+    return found
+
+
+def masked(message: str, secrets: set[str]) -> str:
+    """A message with every secret value in it replaced by the mask, longest first (so that a
+    value containing another is masked whole)."""
+    for value in sorted(secrets, key=len, reverse=True):
+        message = message.replace(value, SECRET_MASK)
+    return message
 
 
 def _is_secret_field(field: FieldInfo | None) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 
 from configuration.base import PROJECT
-from configuration.errors import ConfigError, parse_sections
+from configuration.errors import ConfigError, masked, parse_sections, secret_values
 from configuration.rules import (
     Given,
     app_keys_when_app_off,
@@ -71,7 +71,13 @@ RULES: tuple[Callable[[Given], list[str]], ...] = (
 
 
 def cross_section_problems(given: Given) -> list[str]:
-    return [line for rule in RULES for line in rule(given)]
+    """Every rule's lines, with any value of a secret section masked: a rule that compares two
+    settings may quote one that is secret (a secret dns.zone in app.host's message)."""
+    secret_sections = [
+        section for section in given.keys if f"{PROJECT}:{section}" in given.secret_keys
+    ]
+    secrets = secret_values(given.keys, secret_sections)
+    return [masked(line, secrets) for rule in RULES for line in rule(given)]
 
 
 def parse_stack_config(
