@@ -55,10 +55,23 @@ def shown_url(url: str) -> str:
     try:
         parsed = URL(url)
     except (ValueError, TypeError):
-        return printable(url)
+        return printable(_without_userinfo(url))
+    if parsed.host is None and "@" in url:  # not a URL yarl understands: no authority to trust
+        return printable(_without_userinfo(url))
     if parsed.user is not None or parsed.password is not None:
         parsed = parsed.with_user(None)
     return printable(str(parsed), limit=200)
+
+
+def _without_userinfo(text: str) -> str:
+    """A URL that does not parse, with anything that may be a user:password removed: everything
+    between the scheme and the last `@` (more than needed, never less)."""
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        scheme, rest = "", text
+    if "@" in rest:
+        rest = "[user:password hidden]@" + rest.rsplit("@", 1)[1]
+    return scheme + separator + rest
 
 
 def pod_name(answer: Answer) -> str:
@@ -98,13 +111,32 @@ def _cookies(set_cookie_headers: Sequence[str]) -> list[tuple[str, dict[str, Any
     return [parsed for header in set_cookie_headers if (parsed := parse_set_cookie(header))]
 
 
+ATTRIBUTE_OCTETS = 1024  # browsers ignore a longer attribute value (RFC 6265bis, 5.6)
+SHOWN_ATTRIBUTE = 100  # characters of an attribute value in the reports
+SHOWN_COOKIES = 20  # names of the cookies a server set, in the reports
+
+
+def _bounded(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    octets = len(value.encode("utf-8", errors="replace"))
+    if octets > ATTRIBUTE_OCTETS:
+        return f"(ignored by browsers: {octets} octets, over {ATTRIBUTE_OCTETS})"
+    return printable(value, limit=SHOWN_ATTRIBUTE)
+
+
 def cookie_attributes(set_cookie_headers: Sequence[str], name: str) -> dict[str, Any] | None:
-    """The attributes of cookie `name` in Set-Cookie headers, as received; None if not set."""
+    """The attributes of cookie `name` in Set-Cookie headers, as received, each value bounded
+    for printing (one the browser would ignore says so); None if not set."""
     for cookie, attributes in _cookies(set_cookie_headers):
         if cookie == name:
-            return attributes
+            return {printable(key, limit=40): _bounded(value) for key, value in attributes.items()}
     return None
 
 
 def cookie_names(set_cookie_headers: Sequence[str]) -> list[str]:
-    return [printable(name, limit=64) for name, _ in _cookies(set_cookie_headers)]
+    """The names of the cookies set, the first SHOWN_COOKIES of them and how many more."""
+    names = [printable(name, limit=64) for name, _ in _cookies(set_cookie_headers)]
+    if len(names) > SHOWN_COOKIES:
+        names = [*names[:SHOWN_COOKIES], f"(and {len(names) - SHOWN_COOKIES} more)"]
+    return names
