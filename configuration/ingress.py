@@ -42,6 +42,7 @@ LOAD_BALANCER_FLAVOR_ID_ANNOTATION = "loadbalancer.openstack.org/flavor-id"
 # cloud-provider-openstack's CCM (OVHcloud's, for the Public Cloud Load Balancer): the floating
 # IP outlives the Service, so that another Service can take it with loadBalancerIP.
 KEEP_FLOATING_IP_ANNOTATION = "loadbalancer.openstack.org/keep-floatingip"
+ANNOTATIONS_BYTES = 256 * 1024 - 1024  # Kubernetes' 256 KiB, less what the stack adds itself
 
 
 class IngressConfig(Section):
@@ -203,6 +204,26 @@ class IngressConfig(Section):
                 else "small",
             )
         return self
+
+    @field_validator("service_annotations")
+    @classmethod
+    def _what_kubernetes_takes(cls, annotations: dict[str, str]) -> dict[str, str]:
+        """apimachinery's ValidateAnnotations: a key's prefix is a DNS subdomain of at most 253
+        characters, and the keys and values of an object total at most 256 KiB."""
+        for annotation in annotations:
+            prefix, slash, _ = annotation.rpartition("/")
+            if slash and len(prefix) > 253:
+                raise ValueError(
+                    f"the prefix of an annotation key is at most 253 characters, got {len(prefix)}"
+                )
+        total = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
+        if total > ANNOTATIONS_BYTES:
+            raise ValueError(
+                f"the annotations of a Service total at most {ANNOTATIONS_BYTES} bytes "
+                f"(Kubernetes' 256 KiB of keys and values, less 1 KiB for the stack's own), "
+                f"got {total}"
+            )
+        return annotations
 
     @field_validator("proxy_protocol_trusted_cidrs")
     @classmethod

@@ -299,3 +299,40 @@ def proxy_protocol_trusts_a_network(given: Given) -> list[str]:
             "10.0.0.0/16>",
         )
     ]
+
+
+# Addresses of the subnet's allocation pool (the DHCP range the stack gives it: the upper half,
+# components/network.py) that are not the nodes': OpenStack's DHCP ports (up to 2) and the
+# Octavia load balancer's VIP and amphora ports (up to 3 in active-standby).
+OTHER_PORTS = 5
+
+
+def subnet_holds_the_nodes(given: Given) -> list[str]:
+    """The subnet the stack creates must hold every node the pools may grow to, one more per
+    pool during an upgrade (a surge node), and the load balancer's and DHCP's ports."""
+    network: NetworkConfig | None = given.sections.get("network")
+    pool: NodePoolConfig | None = given.sections.get("nodePool")
+    cluster: ClusterConfig | None = given.sections.get("cluster")
+    if network is None or pool is None or cluster is None:
+        return []
+    if network.mode != "create" or cluster.mode != "create":
+        return []
+    pools = max(1, len(pool.zones))
+    needed = pools * (pool.highest + 1) + OTHER_PORTS
+    subnet = ipaddress.IPv4Network(network.cidr)
+    available = subnet.num_addresses // 2 - 1
+    if available >= needed:
+        return []
+    prefix = next(p for p in range(subnet.prefixlen, 0, -1) if 2 ** (32 - p) // 2 - 1 >= needed)
+    cidr = key("network", "cidr")
+    return [
+        problem(
+            cidr,
+            f"{network.cidr} gives the nodes {available} addresses (the upper half of the "
+            f"subnet), and {needed} are needed: {pools} pool(s) of up to {pool.highest} nodes, "
+            f"one surge node each during an upgrade, and {OTHER_PORTS} for the load balancer and "
+            "DHCP",
+            f"pulumi config set --path {cidr} "
+            f"{ipaddress.IPv4Network((subnet.network_address, prefix), strict=False)}",
+        )
+    ]

@@ -33,6 +33,7 @@ from configuration.rules_cluster import (
     network_outside_the_pods_of_the_plan,
     proxy_protocol_trusts_a_network,
     service_name_in_create_mode,
+    subnet_holds_the_nodes,
     zones_of_the_region,
 )
 from configuration.rules_secrets import (
@@ -63,6 +64,7 @@ RULES: tuple[Callable[[Given], list[str]], ...] = (
     a_controller_per_zone,
     load_balancer_flavor_of_the_plan,
     proxy_protocol_trusts_a_network,
+    subnet_holds_the_nodes,
     cookie_and_https,
     tls_needs_a_host_and_an_email,
     host_in_the_dns_zone,
