@@ -20,6 +20,7 @@ import pytest
 from components.ingress import nginx_values, traefik_values
 from configuration.ingress import IngressConfig
 from tests.helpers import refused, run_ok
+from tools.local_servers import ingress_nginx as real_nginx
 from tools.local_servers import traefik as real
 from tools.local_servers.balancers import _configured
 from tools.local_servers.pods import LOOPBACK, QuietServer
@@ -138,6 +139,45 @@ def test_traefik_ignores_the_proxy_header_of_a_sender_it_does_not_trust() -> Non
         status, body = ask(lb_port)
     assert status == 200 and CLIENT not in body, body
     assert f"X-Real-Ip={LOOPBACK}" in body  # HAProxy's own address, the connection's
+
+
+@contextlib.contextmanager
+def through_ingress_nginx(trusted: list[str]) -> Iterator[tuple[int, int]]:
+    """The stack with ingress-nginx and PROXY protocol trusting `trusted`, behind HAProxy: the
+    real controller Lua in Debian's nginx, configured as the controller's template makes
+    use-proxy-protocol and the proxy-real-ip-cidr the stack's values set. Yields the load
+    balancer's port and nginx's own."""
+    if shutil.which("haproxy") is None:
+        pytest.skip("haproxy is not installed (apt-get install haproxy)")
+    if (reason := real_nginx.missing()) is not None:
+        pytest.skip(reason)
+    run = run_ok(
+        {"sticky-sessions:ingress": {"proxyProtocol": True, "proxyProtocolTrustedCidrs": trusted}}
+    )
+    config = run.one("kubernetes:helm.sh/v3:Release").inputs["values"]["controller"]["config"]
+    assert config["use-proxy-protocol"] == "true"
+    cidrs = config["proxy-real-ip-cidr"].split(",")
+    ingress = next(m for m in map(manifest, kubernetes_objects(run)) if m["kind"] == "Ingress")
+    with (
+        pod() as pod_port,
+        real_nginx.ingress_nginx(ingress, [(LOOPBACK, pod_port)], proxy_protocol=cidrs) as nginx,
+        haproxy_sending_proxy_v2(nginx.port) as lb_port,
+    ):
+        yield lb_port, nginx.port
+
+
+def test_ingress_nginx_gives_the_pod_the_client_address_of_a_trusted_proxy_header() -> None:
+    with through_ingress_nginx(["127.0.0.1/32"]) as (lb_port, nginx_port):
+        status, body = ask(lb_port)
+        direct, _ = ask(nginx_port)  # without a PROXY header: refused ("broken header")
+    assert status == 200 and f"X-Real-Ip={CLIENT}" in body, body
+    assert direct == 0
+
+
+def test_ingress_nginx_ignores_the_address_of_a_sender_it_does_not_trust() -> None:
+    with through_ingress_nginx(["192.0.2.0/24"]) as (lb_port, _):
+        status, body = ask(lb_port)
+    assert status == 200 and CLIENT not in body and f"X-Real-Ip={LOOPBACK}" in body, body
 
 
 # --- what the stack declares ---------------------------------------------------------------

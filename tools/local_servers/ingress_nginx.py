@@ -118,8 +118,11 @@ def nginx_config(
     library: Path,
     route: Route,
     tls: Certificates | None,
+    proxy_protocol: Sequence[str] | None = None,
 ) -> str:
-    """The controller template's parts that balancing touches, for one server and location."""
+    """The controller template's parts that balancing touches, for one server and location;
+    with `proxy_protocol` (the trusted networks), what its use-proxy-protocol and
+    proxy-real-ip-cidr make of the listener and of the real IP module."""
     lua_path = ";".join(
         [
             f"{VENDORED}/ingress-nginx/?.lua",
@@ -132,6 +135,12 @@ def nginx_config(
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     listen = f"{LOOPBACK}:{port}" + (" ssl" if tls else "")
+    real_ip = ""
+    if proxy_protocol is not None:
+        listen += " proxy_protocol"
+        real_ip = "    real_ip_header proxy_protocol;\n    real_ip_recursive on;\n" + "".join(
+            f"    set_real_ip_from {cidr};\n" for cidr in proxy_protocol
+        )
     certificate = (
         f"        ssl_certificate {tls.certificate};\n        ssl_certificate_key {tls.key};\n"
         if tls
@@ -146,7 +155,7 @@ error_log {workdir}/error.log notice;
 events {{ worker_connections 1024; }}
 http {{
     access_log off;
-{temp_paths}    lua_package_path "{lua_path};;";
+{temp_paths}{real_ip}    lua_package_path "{lua_path};;";
     lua_package_cpath "{library.parent}/?.so;{DEBIAN_LUA_CPATH};;";
     lua_shared_dict configuration_data 20M;
     lua_shared_dict certificate_data 20M;
@@ -209,6 +218,7 @@ http {{
             set $proxy_alternative_upstream_name "";
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            proxy_set_header X-Real-IP $remote_addr;
             proxy_connect_timeout 5s;
             proxy_read_timeout 60s;
             proxy_next_upstream error timeout;
@@ -312,8 +322,11 @@ def ingress_nginx(
     ingress: Mapping[str, Any],
     endpoints: Sequence[tuple[str, int]],
     tls: Certificates | None = None,
+    proxy_protocol: Sequence[str] | None = None,
 ) -> Iterator[IngressNginx]:
-    """Debian's nginx running the controller's Lua for `ingress`, its pods at `endpoints`."""
+    """Debian's nginx running the controller's Lua for `ingress`, its pods at `endpoints`;
+    `proxy_protocol`: the networks trusted to send a PROXY header (the listener then needs
+    one)."""
     reason = missing()
     if reason is not None:
         raise Unavailable(reason)
@@ -323,13 +336,14 @@ def ingress_nginx(
     with tempfile.TemporaryDirectory(prefix="ingress-nginx-") as directory:
         workdir = Path(directory)
         settings = {"listen_ports": {"status_port": str(status_port), "http": str(port)},
-                    "use_forwarded_headers": False, "use_proxy_protocol": False,
+                    "use_forwarded_headers": False,
+                    "use_proxy_protocol": proxy_protocol is not None,
                     "is_ssl_passthrough_enabled": False, "http_redirect_code": 308,
                     "hsts": False, "enable_metrics": False}  # fmt: skip
         (workdir / "cfg.json").write_text(json.dumps(settings))
         route = route_of(ingress)
         (workdir / "nginx.conf").write_text(
-            nginx_config(workdir, port, status_port, library, route, tls)
+            nginx_config(workdir, port, status_port, library, route, tls, proxy_protocol)
         )
         command = [shutil.which("nginx") or "nginx", "-p", str(workdir), "-c",
                    str(workdir / "nginx.conf"), "-e", str(workdir / "error.log")]  # fmt: skip
