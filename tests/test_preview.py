@@ -304,3 +304,18 @@ def test_without_helm_the_preview_says_how_to_get_it(
         "Note: the charts are not rendered: no Helm binary: run "
         "`venv/bin/python -m tools.preview.helm install`" in out
     )
+
+
+def test_the_preview_leaves_no_unclosed_event_loop_behind() -> None:
+    """Python's development mode reports every event loop collected unclosed (the mock
+    monitor's executor threads each get one); none may be left (#24: no noise on any path)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-X", "dev", "-m", "tools.preview", "--stack", "dev", "--json"],
+        cwd=PROJECT_DIR, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-1000:]
+    assert "unclosed event loop" not in result.stderr
+    assert "Exception ignored" not in result.stderr

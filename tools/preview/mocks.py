@@ -7,6 +7,7 @@ through `run_program`, so what they show is what `pulumi up` would be asked to d
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import hashlib
 import json
@@ -14,6 +15,7 @@ import logging
 import os
 import runpy
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -173,6 +175,31 @@ def _run_key(
     )
 
 
+# The mock monitor runs in the SDK's executor threads and gives each an event loop of its own
+# (pulumi runtime/mocks.py, _ensure_event_loop), never closed: at exit, each would be
+# collected unclosed ("unclosed event loop", "Exception ignored in BaseEventLoop.__del__"). The
+# program's monitor makes those loops itself and closes them when the process ends.
+_THREAD_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+def _own_thread_loop() -> None:
+    if threading.current_thread() is threading.main_thread():
+        return
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:  # this executor thread has none yet
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        _THREAD_LOOPS.append(loop)
+
+
+@atexit.register
+def _close_thread_loops() -> None:
+    for loop in _THREAD_LOOPS:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+
+
 def run_program(
     stack: str,
     overrides: Mapping[str, Any] | None = None,
@@ -239,17 +266,20 @@ def _run_program(
             )
 
         def RegisterResource(self, request: Any) -> Any:
+            _own_thread_loop()
             response = super().RegisterResource(request)
             if request.type != "pulumi:pulumi:Stack":
                 self._record(request, response, read=False)
             return response
 
         def Invoke(self, request: Any) -> Any:
+            _own_thread_loop()
             arguments = masked(rpc.deserialize_properties(request.args))
             run.invokes.append((request.tok, arguments))
             return super().Invoke(request)
 
         def ReadResource(self, request: Any) -> Any:
+            _own_thread_loop()
             response = super().ReadResource(request)
             self._record(request, response, read=True)
             return response
