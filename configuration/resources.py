@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the models load without the Kubernetes SDK (tools/check_aff
 # `.5`, `5.`) and a suffix. A CPU is cores or millicores (`m`); `pulumi config set --path
 # ...cpu 1` can only store an integer, and Kubernetes takes a number there too.
 _NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-CPU_QUANTITY = rf"^{_NUMBER}m?$"
+CPU_QUANTITY = rf"^{_NUMBER}(m|[eE][+-]?[0-9]+)?$"  # cores, millicores, or cores x 10^n
 # With a unit: a bare number means bytes, which no container runs in.
 MEMORY_QUANTITY = rf"^{_NUMBER}(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)$"
 _MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
@@ -47,7 +47,7 @@ def _number_as_quantity(value: Any) -> Any:
 
 
 def _more_than_zero(value: str | None) -> str | None:
-    if value is not None and not re.search(r"[1-9]", value.split("e")[0].rstrip("KMGTPEikm")):
+    if value is not None and not re.search(r"[1-9]", value.lower().split("e")[0].rstrip("kmgtpi")):
         raise ValueError("zero asks for nothing: give a quantity above 0")
     return value
 
