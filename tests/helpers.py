@@ -6,6 +6,7 @@ import asyncio
 import functools
 import json
 import re
+import shutil
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -26,7 +27,7 @@ from tools.check_affinity.client import Tls
 from tools.check_affinity.watch import watch_sessions
 from tools.check_affinity.watch_model import Watch
 from tools.preview import helm
-from tools.preview.mocks import run_program
+from tools.preview.mocks import PROJECT_DIR, run_program
 from tools.preview.recorded import ProgramRun, manifest, plain
 
 STACKS = ("dev", "prod")
@@ -227,3 +228,11 @@ def rendered(
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [o for o in objects if o["kind"] == kind]
+
+
+def project_copy(folder: Path) -> Path:
+    """The program's files copied into `folder`, for tests that write stack files of their own."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, folder / name)
+    shutil.copytree(PROJECT_DIR / "components", folder / "components")
+    return folder

@@ -52,7 +52,7 @@ def test_the_user_may_use_that_bucket_only(team: ProgramRun) -> None:
     assert not any("*" in action for action in actions)
     assert not actions & {"s3:DeleteBucket", "s3:PutBucketPolicy", "s3:PutBucketVersioning"}
     assert plain(user.inputs)["roleNames"] == ["objectstore_operator"]
-    assert user.urn in policy.dependencies or any(user.urn == d for d in policy.dependencies)
+    assert user.urn in policy.dependencies
 
 
 def test_the_credentials_are_secret_outputs_and_the_login_url_exact(team: ProgramRun) -> None:

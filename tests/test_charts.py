@@ -20,9 +20,7 @@ from configuration.controllers import CONTROLLERS
 from configuration.https import CERT_MANAGER_CHART
 from policy import rules
 from tests.helpers import (
-    CONTROLLER_NAMES,
     RELEASE,
-    STACKS,
     by_kind,
     needs_helm,
     rendered,
@@ -140,17 +138,10 @@ def policy_violations(obj: dict[str, Any]) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module", params=[(s, c) for s in STACKS for c in CONTROLLER_NAMES])
-def stack_with(request: pytest.FixtureRequest) -> ProgramRun:
-    """Each stack with each controller (the program runs are shared across modules)."""
-    stack, controller = request.param
-    return run_ok({"sticky-sessions:ingress.controller": controller}, stack=stack)
-
-
 @needs_helm
-def test_every_rendered_object_obeys_the_projects_policies(stack_with: ProgramRun) -> None:
-    for release in stack_with.of_type(RELEASE):
-        for obj in rendered(stack_with, release.name):
+def test_every_rendered_object_obeys_the_projects_policies(stack_run: ProgramRun) -> None:
+    for release in stack_run.of_type(RELEASE):
+        for obj in rendered(stack_run, release.name):
             assert policy_violations(obj) == [], f"{obj['kind']} {obj['metadata']['name']}"
 
 

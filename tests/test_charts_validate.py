@@ -12,24 +12,15 @@ import pytest
 
 from configuration.cluster import SUPPORTED_KUBERNETES_VERSIONS
 from tests.helpers import (
-    CONTROLLER_NAMES,
     RELEASE,
-    STACKS,
     by_kind,
     needs_helm,
     rendered,
-    run_ok,
     validate_kubernetes,
 )
 from tools.preview.recorded import ProgramRun
 
 # --- everything rendered validates strictly, on every supported version -----------------------
-
-
-@pytest.fixture(scope="module", params=[(s, c) for s in STACKS for c in CONTROLLER_NAMES])
-def stack_with(request: pytest.FixtureRequest) -> ProgramRun:
-    stack, controller = request.param
-    return run_ok({"sticky-sessions:ingress.controller": controller}, stack=stack)
 
 
 @functools.cache
@@ -45,12 +36,12 @@ def validate(obj: dict[str, Any], minor: str) -> None:
 @needs_helm
 @pytest.mark.parametrize("minor", SUPPORTED_KUBERNETES_VERSIONS)
 def test_every_rendered_object_validates_on_every_version(
-    stack_with: ProgramRun, minor: str
+    stack_run: ProgramRun, minor: str
 ) -> None:
-    for release in stack_with.of_type(RELEASE):
-        for obj in rendered(stack_with, release.name, minor, include_crds=False):
+    for release in stack_run.of_type(RELEASE):
+        for obj in rendered(stack_run, release.name, minor, include_crds=False):
             validate(obj, minor)
         # The CRDs are the chart's crds/ files, whatever the version or values: rendered once,
         # each validated against this version's schema.
-        for obj in by_kind(rendered(stack_with, release.name), "CustomResourceDefinition"):
+        for obj in by_kind(rendered(stack_run, release.name), "CustomResourceDefinition"):
             validate(obj, minor)

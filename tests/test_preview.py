@@ -1,14 +1,13 @@
 """The offline preview: what it prints, what it writes, and how it fails."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from configuration.cli import PLACEHOLDER_KUBECONFIG, PLACEHOLDER_SECRET
-from tests.helpers import validate_kubernetes
+from tests.helpers import project_copy, validate_kubernetes
 from tools.preview.command import OUTPUT_INDEX, main
 from tools.preview.mocks import PROJECT_DIR, run_program
 from tools.preview.recorded import kubernetes_objects, manifest
@@ -108,9 +107,7 @@ def test_json_document_lists_resources_and_masks_secrets(
 @pytest.fixture
 def project_with_secrets(tmp_path: Path) -> Path:
     """A copy of the project whose stack holds encrypted values, as `--secret` writes them."""
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(PROJECT_DIR / name, tmp_path / name)
-    shutil.copytree(PROJECT_DIR / "components", tmp_path / "components")
+    project_copy(tmp_path)
     stack = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
     stack["config"]["ovh:applicationSecret"] = {"secure": CIPHERTEXT}
     (tmp_path / "Pulumi.secret.yaml").write_text(yaml.safe_dump(stack))

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.helpers import project_copy
 from tools.preview.charts import render_run
 from tools.preview.command import document, main
 from tools.preview.diff import compare
@@ -148,9 +149,7 @@ def test_a_chart_version_bump_shows_in_the_release_and_in_what_it_renders(
 @pytest.fixture
 def secret_stacks(tmp_path: Path) -> Path:
     """A copy of the project with two stacks whose encrypted OVHcloud secret differs."""
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(PROJECT_DIR / name, tmp_path / name)
-    shutil.copytree(PROJECT_DIR / "components", tmp_path / "components")
+    project_copy(tmp_path)
     stack = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
     for name, ciphertext in zip(("one", "two"), CIPHERTEXTS, strict=True):
         stack["config"]["ovh:applicationSecret"] = {"secure": ciphertext}

@@ -11,6 +11,7 @@ import contextlib
 import http.client
 import shutil
 import socket
+import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -51,14 +52,13 @@ class SaysWhoAsked(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def pod() -> Iterator[int]:
     server = QuietServer((LOOPBACK, 0), SaysWhoAsked)
-    with contextlib.ExitStack() as stack:
-        stack.callback(server.server_close)
-        import threading
-
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        stack.callback(server.shutdown)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
         yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def haproxy_sending_proxy_v2(target: int) -> contextlib.AbstractContextManager[int]:

@@ -63,7 +63,6 @@ def rollout_watch(
         [Session() for _ in range(sessions)], elapsed=seconds,
     )  # fmt: skip
     rng = random.Random(7)
-    generation = 0
     at = 0.0
     while at < seconds:
         # Each replacement replaces the pods one by one, `every / pods` apart.

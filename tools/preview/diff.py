@@ -159,8 +159,7 @@ def _replacing(resource: dict[str, Any], changes: list[FieldChange]) -> list[str
     if kind.startswith("kubernetes:") and kind != RELEASE:
         prefixes += ["metadata.name", "metadata.namespace"]
         prefixes += KUBERNETES_REPLACED_BY.get(kind.rsplit(":", 1)[-1], ())
-    found = {_under(change.path, prefixes) for change in changes}
-    return sorted(prefix for prefix in found if prefix is not None)
+    return _under_any(changes, tuple(prefixes))
 
 
 def _masked_secret(obj: dict[str, Any]) -> dict[str, Any]:
