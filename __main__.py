@@ -40,9 +40,13 @@ on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 if config.ingress.enabled or config.app.enabled:
     trusted = trusted_proxy_networks(config.ingress, config.network)
     controller = build_controller("ingress", config.ingress, on_cluster, trusted)
+    pulumi.export("servedBy", controller.served_by)
 if config.ingress.enabled:
     pulumi.export("ingressClassName", controller.ingress_class_name)
     pulumi.export("loadBalancerAddress", controller.load_balancer_address)
+    pulumi.export("migration", config.ingress.migration)
+    if controller.test_address is not None:
+        pulumi.export("migrationTestAddress", controller.test_address)
     if config.tls.enabled:  # cert-manager is the platform's, like the controller
         cert_manager = CertManager("cert-manager", config.tls, INGRESS_CLASS_NAME, opts=on_cluster)
 

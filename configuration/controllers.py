@@ -17,6 +17,9 @@ ControllerName = Literal["ingress-nginx", "traefik"]
 # The IngressClass the program owns with either controller, and the controller value both serve.
 INGRESS_CLASS_NAME = "nginx"
 NGINX_CONTROLLER_CLASS = "k8s.io/ingress-nginx"
+# Traefik's load balancer Service while it is tested beside ingress-nginx (ingress.migration
+# side-by-side): the chart names an additional Service `<release>-<key>`.
+SIDE_BY_SIDE_SERVICE = "side-by-side"
 
 
 class Feature(enum.Enum):

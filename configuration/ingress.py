@@ -44,6 +44,13 @@ LOAD_BALANCER_FLAVOR_ID_ANNOTATION = "loadbalancer.openstack.org/flavor-id"
 KEEP_FLOATING_IP_ANNOTATION = "loadbalancer.openstack.org/keep-floatingip"
 ANNOTATIONS_BYTES = 256 * 1024 - 1024  # Kubernetes' 256 KiB, less what the stack adds itself
 
+# The way out of ingress-nginx, one `pulumi up` per phase (docs/controllers.md, "Moving to
+# Traefik"): `side-by-side` adds Traefik next to the serving ingress-nginx, `cut-over` makes
+# Traefik serve, and `none` with controller traefik then removes ingress-nginx.
+MigrationPhase = Literal["none", "side-by-side", "cut-over"]
+MIGRATION_SOURCE: ControllerName = "ingress-nginx"
+MIGRATION_TARGET: ControllerName = "traefik"
+
 
 class IngressConfig(Section):
     enabled: bool = Field(
@@ -54,6 +61,15 @@ class IngressConfig(Section):
         default=DEFAULT_CONTROLLER,
         description=" or ".join(c.description for c in CONTROLLERS.values()),
         json_schema_extra=docs(note="see [Moving to Traefik](controllers.md#moving-to-traefik)"),
+    )
+    migration: MigrationPhase = Field(
+        default="none",
+        description="none, side-by-side or cut-over",
+        json_schema_extra=docs(
+            note="with controller traefik: `side-by-side` adds Traefik beside the serving "
+            "ingress-nginx, `cut-over` makes Traefik serve, then `none` removes ingress-nginx "
+            "(see [Moving to Traefik](controllers.md#moving-to-traefik))"
+        ),
     )
     # The next two default by controller: see configuration/controllers.py.
     chart_version: str = Field(
@@ -111,7 +127,10 @@ class IngressConfig(Section):
     load_balancer_ip: str | None = Field(
         default=None,
         description="a public IPv4 address of this project (a floating IP)",
-        json_schema_extra=docs(note="the address the controller's Service takes"),
+        json_schema_extra=docs(
+            note="the address the serving controller's Service takes; at a cut-over, the one "
+            "ingress-nginx's Service kept (needs keepFloatingIp)"
+        ),
     )
     resources: Annotated[Resources, BeforeValidator(over_defaults(CONTROLLER_RESOURCES))] = Field(
         default=Resources.model_validate(CONTROLLER_RESOURCES),
@@ -178,6 +197,48 @@ class IngressConfig(Section):
                     fix=fix,
                 )
         return self
+
+    @model_validator(mode="after")
+    def _a_migration_to_traefik(self) -> IngressConfig:
+        if self.migration == "none":
+            return self
+        if self.controller != MIGRATION_TARGET:
+            raise model_problem(
+                f"a migration keeps {MIGRATION_SOURCE} and moves to {MIGRATION_TARGET}: it needs "
+                f"controller {MIGRATION_TARGET}, got {{got}}",
+                key="migration",
+                got=f"migration {self.migration} with controller {self.controller}",
+                fix=f"none (or set ingress.controller {MIGRATION_TARGET})",
+            )
+        if not self.enabled:
+            raise model_problem(
+                "the stack that installs the controllers runs the migration; this one uses "
+                "the controller another stack installed (ingress.enabled false), got {got}",
+                key="migration",
+                got=self.migration,
+                fix="none",
+            )
+        if self.load_balancer_ip is not None and not self.keep_floating_ip:
+            raise model_problem(
+                f"during a migration, loadBalancerIp is the address that moves from "
+                f"{MIGRATION_SOURCE}'s Service to {MIGRATION_TARGET}'s at the cut-over: OVHcloud "
+                "releases it when the Service goes unless keepFloatingIp is true, got {got}",
+                key="keepFloatingIp",
+                got=f"keepFloatingIp false with loadBalancerIp {self.load_balancer_ip}",
+                fix="true",
+            )
+        return self
+
+    @property
+    def served_by(self) -> ControllerName:
+        """The controller whose load balancer the URL's address is: ingress-nginx until the
+        cut-over of a migration, else the configured one."""
+        return MIGRATION_SOURCE if self.migration == "side-by-side" else self.controller
+
+    @property
+    def moves_address(self) -> bool:
+        """A cut-over that gives Traefik the address ingress-nginx's Service kept."""
+        return self.migration == "cut-over" and self.load_balancer_ip is not None
 
     @model_validator(mode="after")
     def _flavor_id_through_its_switch(self) -> IngressConfig:

@@ -28,7 +28,7 @@ from tools.check_affinity.watch import watch_sessions
 from tools.check_affinity.watch_model import Watch
 from tools.preview import helm
 from tools.preview.mocks import PROJECT_DIR, run_program
-from tools.preview.recorded import ProgramRun, manifest, plain
+from tools.preview.recorded import ProgramRun, Registration, manifest, plain
 
 STACKS = ("dev", "prod")
 CONTROLLER_NAMES = tuple(CONTROLLERS)
@@ -38,7 +38,9 @@ KUBE = "ovh:CloudProject/kube:Kube"
 NODE_POOL = "ovh:CloudProject/kubeNodePool:KubeNodePool"
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 RELEASE = "kubernetes:helm.sh/v3:Release"
-CONTROLLER_RELEASE = "ingress-release"  # the controller's; cert-manager has its own
+# The controllers' releases (components/ingress.py COMPONENT_NAMES): ingress-nginx's, Traefik's.
+CONTROLLER_RELEASES = ("ingress-release", "ingress-traefik-release")
+NGINX_RELEASE, TRAEFIK_RELEASE = CONTROLLER_RELEASES
 NAMESPACE = "kubernetes:core/v1:Namespace"
 SERVICE = "kubernetes:core/v1:Service"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -56,6 +58,19 @@ def run_ok(
     run = run_program(stack, every)
     assert run.error is None, run.error
     return run
+
+
+def controller_release(run: ProgramRun) -> Registration:
+    """The release of the one controller a stack without a migration installs."""
+    [release] = [r for r in run.of_type(RELEASE) if r.name in CONTROLLER_RELEASES]
+    return release
+
+
+def controller_service(run: ProgramRun) -> Registration:
+    """The controller Service the program reads (a stack without a migration)."""
+    names = [name.replace("-release", "-controller-service") for name in CONTROLLER_RELEASES]
+    [service] = [r for r in run.of_type(SERVICE) if r.name in names]
+    return service
 
 
 def refused(overrides: Mapping[str, Any], stack: str = "dev", **kwargs: Any) -> str:

@@ -5,13 +5,12 @@ import pytest
 from components.app import ANNOTATION_PREFIX, ingress_annotations
 from configuration.sections import AffinityConfig
 from tests.helpers import (
-    CONTROLLER_RELEASE,
     DEPLOYMENT,
     DISRUPTION_BUDGET,
     INGRESS,
     NAMESPACE,
-    RELEASE,
     SERVICE,
+    controller_release,
     run_ok,
 )
 from tools.preview.mocks import LOAD_BALANCER_IP
@@ -75,13 +74,13 @@ def test_ingress_carries_the_tutorials_annotations_and_a_class_name(dev: Program
 
 
 def test_ingress_waits_for_the_controller_release(stack_run: ProgramRun) -> None:
-    assert stack_run.one(RELEASE, CONTROLLER_RELEASE).urn in stack_run.one(INGRESS).dependencies
+    assert controller_release(stack_run).urn in stack_run.one(INGRESS).dependencies
 
 
 def test_deployment_and_service_deploy_in_parallel_with_the_controller(
     stack_run: ProgramRun,
 ) -> None:
-    release = stack_run.one(RELEASE, CONTROLLER_RELEASE).urn
+    release = controller_release(stack_run).urn
     assert release not in stack_run.one(DEPLOYMENT).dependencies
     assert release not in stack_run.one(SERVICE, "app-service").dependencies
 

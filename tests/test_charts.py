@@ -21,7 +21,10 @@ from configuration.https import CERT_MANAGER_CHART
 from policy import rules
 from tests.helpers import (
     RELEASE,
+    TRAEFIK_RELEASE,
     by_kind,
+    controller_release,
+    controller_service,
     needs_helm,
     rendered,
     run_ok,
@@ -60,8 +63,8 @@ def test_kubernetes_versions_report_the_api_versions_they_serve() -> None:
 
 @needs_helm
 def test_the_controller_service_is_the_one_the_program_reads(stack_run: ProgramRun) -> None:
-    objects = rendered(stack_run, "ingress-release")
-    lookup = stack_run.one("kubernetes:core/v1:Service", "ingress-controller-service")
+    objects = rendered(stack_run, controller_release(stack_run).name)
+    lookup = controller_service(stack_run)
     namespace, name = lookup.id.split("/")
     [service] = [o for o in by_kind(objects, "Service") if o["metadata"]["name"] == name]
     assert service["metadata"]["namespace"] == namespace
@@ -72,7 +75,7 @@ def test_the_controller_service_is_the_one_the_program_reads(stack_run: ProgramR
 @needs_helm
 def test_proxy_protocol_reaches_the_service_and_the_controller_configmap() -> None:
     run = run_ok({"sticky-sessions:ingress.proxyProtocol": True})
-    objects = rendered(run, "ingress-release")
+    objects = rendered(run, controller_release(run).name)
     [service] = [
         o
         for o in by_kind(objects, "Service")
@@ -88,7 +91,10 @@ def test_proxy_protocol_reaches_the_service_and_the_controller_configmap() -> No
 def test_ingress_nginx_renders_its_admission_webhook_and_a_prod_budget(
     dev: ProgramRun, prod: ProgramRun
 ) -> None:
-    dev_objects, prod_objects = rendered(dev, "ingress-release"), rendered(prod, "ingress-release")
+    dev_objects, prod_objects = (
+        rendered(dev, controller_release(dev).name),
+        rendered(prod, controller_release(prod).name),
+    )
     assert by_kind(dev_objects, "ValidatingWebhookConfiguration")
     assert len(by_kind(dev_objects, "Job")) == 2  # the admission certificate Jobs
     assert not by_kind(dev_objects, "PodDisruptionBudget")  # one replica: no budget to block
@@ -106,7 +112,7 @@ def test_ingress_nginx_renders_its_admission_webhook_and_a_prod_budget(
 @needs_helm
 def test_traefik_serves_the_nginx_class_and_publishes_its_service(prod: ProgramRun) -> None:
     run = run_ok({"sticky-sessions:ingress.controller": "traefik"}, stack="prod")
-    objects = rendered(run, "ingress-release")
+    objects = rendered(run, controller_release(run).name)
     [deployment] = by_kind(objects, "Deployment")
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--providers.kubernetesingressnginx.ingressClass=nginx" in args
@@ -147,7 +153,7 @@ def test_every_rendered_object_obeys_the_projects_policies(stack_run: ProgramRun
 
 @needs_helm
 def test_the_policy_check_sees_a_chart_container_without_a_limit(dev: ProgramRun) -> None:
-    [deployment] = by_kind(rendered(dev, "ingress-release"), "Deployment")
+    [deployment] = by_kind(rendered(dev, controller_release(dev).name), "Deployment")
     deployment["spec"]["template"]["spec"]["containers"][0]["resources"].pop("limits")
     assert any("container-resources" in v for v in policy_violations(deployment))
 
@@ -155,7 +161,7 @@ def test_the_policy_check_sees_a_chart_container_without_a_limit(dev: ProgramRun
 @needs_helm
 def test_what_each_chart_installs(dev: ProgramRun, prod: ProgramRun) -> None:
     # The tables of what each chart installs (docs/controllers.md) come from these counts.
-    nginx = Counter(o["kind"] for o in rendered(dev, "ingress-release"))
+    nginx = Counter(o["kind"] for o in rendered(dev, controller_release(dev).name))
     assert sum(nginx.values()) == 18 and nginx["CustomResourceDefinition"] == 0
     cert_manager = Counter(o["kind"] for o in rendered(prod, "cert-manager-release"))
     assert sum(cert_manager.values()) == 50 and cert_manager["CustomResourceDefinition"] == 6
@@ -163,7 +169,7 @@ def test_what_each_chart_installs(dev: ProgramRun, prod: ProgramRun) -> None:
     traefik = Counter(
         o["kind"]
         for o in rendered(
-            run_ok({"sticky-sessions:ingress.controller": "traefik"}), "ingress-release"
+            run_ok({"sticky-sessions:ingress.controller": "traefik"}), TRAEFIK_RELEASE
         )
     )
     assert sum(traefik.values()) == 30 and traefik["CustomResourceDefinition"] == 25

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from configuration.cluster import SUPPORTED_KUBERNETES_VERSIONS
-from tests.helpers import CONTROLLER_NAMES, by_kind, needs_helm, rendered, run_ok
+from tests.helpers import (
+    CONTROLLER_NAMES,
+    by_kind,
+    controller_release,
+    needs_helm,
+    rendered,
+    run_ok,
+)
 from tests.test_charts_validate import validate
 from tools.preview.recorded import ProgramRun
 
@@ -45,7 +52,7 @@ def test_rendered_objects_validate_with_each_switch_on_the_edge_versions(
     run = run_ok({"sticky-sessions:ingress.controller": controller} | switch)
     for minor in EDGE_VERSIONS:
         # The CRDs are the chart's crds/ files as they are, validated with every stack above.
-        for obj in rendered(run, "ingress-release", minor, include_crds=False):
+        for obj in rendered(run, controller_release(run).name, minor, include_crds=False):
             validate(obj, minor)
 
 
@@ -53,7 +60,7 @@ def test_rendered_objects_validate_with_each_switch_on_the_edge_versions(
 def test_no_value_changes_the_crds_a_chart_installs() -> None:
     # Why the switches above are rendered without them: Helm does not template crds/.
     def crds(run: ProgramRun) -> list[dict[str, Any]]:
-        return by_kind(rendered(run, "ingress-release"), "CustomResourceDefinition")
+        return by_kind(rendered(run, controller_release(run).name), "CustomResourceDefinition")
 
     traefik = {"sticky-sessions:ingress.controller": "traefik"}
     plain_crds = crds(run_ok(traefik))

@@ -7,7 +7,7 @@ import pytest
 from pulumi.errors import RunError
 
 from configuration.cli import PLACEHOLDER_KUBECONFIG
-from tests.helpers import refused, run_ok
+from tests.helpers import controller_service, refused, run_ok
 from tools.preview.mocks import (
     LOAD_BALANCER_IP,
     PROJECT_DIR,
@@ -32,8 +32,9 @@ APP_OFF = {"sticky-sessions:app": {"enabled": False}, "sticky-sessions:affinity"
 INGRESS_OFF = {"sticky-sessions:ingress": {"enabled": False}}
 
 CLUSTER_OUTPUTS = {"kubeconfig", "clusterId", "clusterName", "region", "kubernetesVersion"}
-INGRESS_OUTPUTS = {"ingressClassName", "loadBalancerAddress"}
-APP_OUTPUTS = {"url", "appNamespace", "cookieName"}
+# servedBy is in both: the app's URL and the controllers' address are the serving controller's.
+INGRESS_OUTPUTS = {"ingressClassName", "loadBalancerAddress", "migration", "servedBy"}
+APP_OUTPUTS = {"url", "appNamespace", "cookieName", "servedBy"}
 
 # The contract other stacks read: output names per mode and part. Changing it is deliberate.
 CONTRACT = {
@@ -55,6 +56,10 @@ CONTRACT = {
         CLUSTER_OUTPUTS | INGRESS_OUTPUTS | APP_OUTPUTS | {"apiAllowedCidrs"},
     ),
     "create, app off": (APP_OFF, CLUSTER_OUTPUTS | INGRESS_OUTPUTS),
+    "create, Traefik side by side": (
+        {"sticky-sessions:ingress": {"controller": "traefik", "migration": "side-by-side"}},
+        CLUSTER_OUTPUTS | INGRESS_OUTPUTS | APP_OUTPUTS | {"migrationTestAddress"},
+    ),
     "stack, ingress off": (FROM_STACK | INGRESS_OFF, CLUSTER_OUTPUTS | APP_OUTPUTS),
     "existing, both off": (
         EXISTING | INGRESS_OFF | APP_OFF,
@@ -121,7 +126,7 @@ def test_app_off_owns_only_the_cluster_and_the_controller() -> None:
 def test_ingress_off_uses_the_controller_another_stack_installed() -> None:
     result = run_ok(FROM_STACK | INGRESS_OFF)
     assert "kubernetes:helm.sh/v3:Release" not in _types(result)
-    lookup = result.one("kubernetes:core/v1:Service", "ingress-controller-service")
+    lookup = controller_service(result)
     assert lookup.read and lookup.id == "ingress-nginx/ingress-nginx-controller"
     ingress = result.one("kubernetes:networking.k8s.io/v1:Ingress")
     assert ingress.inputs["spec"]["ingressClassName"] == "nginx"

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from components.ingress import VALUES
+from components.controller_values import VALUES
 from configuration import controllers
 from configuration.controllers import CONTROLLERS, Feature
 from configuration.errors import ConfigError

@@ -11,7 +11,7 @@ from tests.helpers import (
     DATA,
     INGRESS,
     RELEASE,
-    SERVICE,
+    controller_service,
     refused,
     run_ok,
     validate_strictly,
@@ -114,7 +114,7 @@ def test_the_dns_record_points_the_host_at_the_load_balancer(https: ProgramRun) 
     )
     assert record["target"] == LOAD_BALANCER_IP and record["ttl"] == 300
     # The address is read from the controller's Service: the record waits for it.
-    lookup = https.one(SERVICE, "ingress-controller-service")
+    lookup = controller_service(https)
     assert lookup.urn in https.one(RECORD).dependencies
 
 

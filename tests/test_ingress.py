@@ -5,19 +5,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.ingress import (
-    INGRESS_CLASS_NAME,
-    load_balancer_address,
-    nginx_values,
-)
+from components.controller_values import nginx_values
+from components.ingress import INGRESS_CLASS_NAME, load_balancer_address
 from configuration.sections import IngressConfig
-from tests.helpers import CONTROLLER_RELEASE, NAMESPACE, RELEASE, SERVICE, refused, run_ok
+from tests.helpers import (
+    NAMESPACE,
+    controller_release,
+    controller_service,
+    refused,
+    run_ok,
+)
 from tools.preview.mocks import LOAD_BALANCER_IP
 from tools.preview.recorded import ProgramRun, plain
 
 
 def test_release_is_named_exactly_and_pins_the_final_chart(dev: ProgramRun) -> None:
-    release = dev.one(RELEASE, CONTROLLER_RELEASE).inputs
+    release = controller_release(dev).inputs
     assert release["name"] == "ingress-nginx"  # no random suffix on every rendered name
     assert release["chart"] == "ingress-nginx"
     assert release["version"] == "4.15.1"
@@ -26,13 +29,13 @@ def test_release_is_named_exactly_and_pins_the_final_chart(dev: ProgramRun) -> N
 
 def test_a_change_of_controller_deletes_the_old_release_first(dev: ProgramRun) -> None:
     # Replacing ingress-nginx by Traefik must never run both against the same Ingress status.
-    assert dev.one(RELEASE, CONTROLLER_RELEASE).delete_before_replace
+    assert controller_release(dev).delete_before_replace
 
 
 def test_release_goes_into_its_own_namespace_which_the_stack_creates(dev: ProgramRun) -> None:
     namespace = dev.one(NAMESPACE, "ingress-namespace")
     assert namespace.inputs["metadata"]["name"] == "ingress-nginx"
-    release = dev.one(RELEASE, CONTROLLER_RELEASE)
+    release = controller_release(dev)
     assert release.inputs["namespace"] == "ingress-nginx"
     assert namespace.urn in release.dependencies
 
@@ -47,7 +50,7 @@ def test_config_reaches_the_release() -> None:
             "serviceAnnotations": {"loadbalancer.openstack.org/timeout-client-data": "60000"},
         }
     )
-    release = run.one(RELEASE, CONTROLLER_RELEASE).inputs
+    release = controller_release(run).inputs
     assert release["version"] == "4.15.0"
     assert release["namespace"] == "edge"
     controller = plain(release["values"])["controller"]
@@ -71,7 +74,7 @@ def test_controller_serves_the_nginx_class_and_refuses_snippets() -> None:
 
 
 def test_controller_service_is_looked_up_from_the_release_status(dev: ProgramRun) -> None:
-    lookup = dev.one(SERVICE, "ingress-controller-service")
+    lookup = controller_service(dev)
     assert lookup.read
     assert lookup.id == "ingress-nginx/ingress-nginx-controller"
 
@@ -166,13 +169,13 @@ def test_key_check_catches_a_typo() -> None:
 
 
 def test_prod_runs_two_controllers_with_a_disruption_budget(prod: ProgramRun) -> None:
-    controller = plain(prod.one(RELEASE, CONTROLLER_RELEASE).inputs["values"])["controller"]
+    controller = plain(controller_release(prod).inputs["values"])["controller"]
     assert controller["replicaCount"] >= 2
     assert controller["minAvailable"] == 1
 
 
 def test_hardened_values_reach_the_release(dev: ProgramRun) -> None:
-    controller = plain(dev.one(RELEASE, CONTROLLER_RELEASE).inputs["values"])["controller"]
+    controller = plain(controller_release(dev).inputs["values"])["controller"]
     assert controller["allowSnippetAnnotations"] is False
     assert controller["admissionWebhooks"]["enabled"] is True
     assert controller["resources"]["requests"] == {"cpu": "100m", "memory": "90Mi"}
@@ -207,12 +210,12 @@ FLAVOR_ID = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
 def test_each_plan_gets_the_flavor_annotation_it_reads(prod: ProgramRun) -> None:
     # OVHcloud: a flavor name on MKS Free only, a flavor UUID on MKS Standard only.
     free = run_ok(ingress={"loadBalancerFlavor": "medium"})
-    annotations = plain(free.one(RELEASE, CONTROLLER_RELEASE).inputs["values"])["controller"][
-        "service"
-    ]["annotations"]
+    annotations = plain(controller_release(free).inputs["values"])["controller"]["service"][
+        "annotations"
+    ]
     assert annotations == {"loadbalancer.ovhcloud.com/flavor": "medium"}
     standard = run_ok({"sticky-sessions:ingress.loadBalancerFlavorId": FLAVOR_ID}, stack="prod")
-    values = plain(standard.one(RELEASE, CONTROLLER_RELEASE).inputs["values"])["controller"]
+    values = plain(controller_release(standard).inputs["values"])["controller"]
     assert values["service"]["annotations"] == {"loadbalancer.openstack.org/flavor-id": FLAVOR_ID}
 
 

@@ -110,9 +110,11 @@ def test_moving_to_traefik_removes_ingress_nginx_s_objects_and_adds_traefik_s(
     diff = changes(
         capsys, base, "--stack", "dev", "--set", "sticky-sessions:ingress.controller=traefik"
     )
-    # A release of another name and namespace is another release: the engine replaces it.
-    release = change(diff, "kubernetes:helm.sh/v3:Release ingress-release")
+    # Traefik's release takes ingress-nginx's state through its alias; another name and
+    # namespace make it another Helm release: the engine replaces it (the old one first).
+    release = change(diff, "kubernetes:helm.sh/v3:Release ingress-traefik-release")
     assert release["action"] == "replace" and release["replacedBy"] == ["name", "namespace"]
+    assert "was ingress-release: an alias keeps its state" in release["notes"]
     assert fields(release)["chart"] == ("ingress-nginx", "traefik")
     removed = {c["label"] for c in diff["changes"] if c["action"] == "remove"}
     added = {c["label"] for c in diff["changes"] if c["action"] == "add"}

@@ -5,7 +5,13 @@ import kubernetes_validate
 import pytest
 
 from configuration.cluster import SUPPORTED_KUBERNETES_VERSIONS
-from tests.helpers import CONTROLLER_NAMES, run_ok, validate_kubernetes, validate_strictly
+from tests.helpers import (
+    CONTROLLER_NAMES,
+    controller_release,
+    run_ok,
+    validate_kubernetes,
+    validate_strictly,
+)
 from tools.preview.mocks import LOAD_BALANCER_IP
 from tools.preview.recorded import ProgramRun, kubernetes_objects, manifest
 
@@ -20,6 +26,8 @@ OUTPUTS = {
     "ingressClassName",
     "appNamespace",
     "cookieName",
+    "servedBy",
+    "migration",
 }
 
 
@@ -143,7 +151,7 @@ def test_destroy_releases_the_load_balancer_before_the_nodes_and_the_cluster(
 ) -> None:
     # The release's Service owns the OVHcloud load balancer: it goes, and is waited for, first.
     pools = {pool.name for pool in stack_run.of_type("ovh:CloudProject/kubeNodePool:KubeNodePool")}
-    assert pools and pools | {"cluster-kube"} <= _needs(stack_run, "ingress-release")
-    assert not stack_run.one("kubernetes:helm.sh/v3:Release", "ingress-release").inputs.get(
-        "skipAwait"
+    assert pools and pools | {"cluster-kube"} <= _needs(
+        stack_run, controller_release(stack_run).name
     )
+    assert not controller_release(stack_run).inputs.get("skipAwait")

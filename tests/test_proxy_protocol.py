@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from components.ingress import nginx_values, traefik_values
+from components.controller_values import nginx_values, traefik_values
 from configuration.ingress import IngressConfig
 from tests.helpers import refused, run_ok
 from tools.local_servers import ingress_nginx as real_nginx

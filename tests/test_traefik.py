@@ -7,14 +7,13 @@ import jsonschema
 import pytest
 import yaml
 
-from components.ingress import traefik_values
+from components.controller_values import traefik_values
 from configuration.sections import IngressConfig
 from tests.helpers import (
-    CONTROLLER_RELEASE,
     INGRESS,
     INGRESS_CLASS,
-    RELEASE,
-    SERVICE,
+    controller_release,
+    controller_service,
     refused,
     run_ok,
 )
@@ -48,7 +47,7 @@ def test_vendored_chart_is_the_default_version() -> None:
 
 
 def test_release_is_named_traefik_and_pinned(dev_traefik: ProgramRun) -> None:
-    release = dev_traefik.one(RELEASE, CONTROLLER_RELEASE).inputs
+    release = controller_release(dev_traefik).inputs
     assert release["name"] == "traefik"
     assert release["chart"] == "traefik"
     assert release["version"] == "41.3.0"
@@ -89,11 +88,8 @@ def test_the_provider_spelling_is_the_charts(schema: dict) -> None:
 
 
 def test_hardened_values_match_the_ingress_nginx_release() -> None:
-    values = plain(
-        traefik(**{"ingress": {"controller": "traefik", "replicas": 2}})
-        .one(RELEASE, CONTROLLER_RELEASE)
-        .inputs["values"]
-    )
+    run = traefik(**{"ingress": {"controller": "traefik", "replicas": 2}})
+    values = plain(controller_release(run).inputs["values"])
     assert values["deployment"]["replicas"] == 2
     assert values["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
     assert values["resources"]["requests"] == {"cpu": "100m", "memory": "90Mi"}
@@ -103,7 +99,7 @@ def test_hardened_values_match_the_ingress_nginx_release() -> None:
 
 
 def test_one_replica_gets_no_budget_that_would_block_drains(dev_traefik: ProgramRun) -> None:
-    values = plain(dev_traefik.one(RELEASE, CONTROLLER_RELEASE).inputs["values"])
+    values = plain(controller_release(dev_traefik).inputs["values"])
     assert values["podDisruptionBudget"]["enabled"] is False
 
 
@@ -116,7 +112,7 @@ def test_the_program_owns_the_nginx_ingress_class_with_either_controller(
     assert manifest(ingress_class)["spec"] == {"controller": "k8s.io/ingress-nginx"}
     ingress = stack_run.one(INGRESS)
     assert ingress_class.urn in ingress.dependencies
-    assert stack_run.one(RELEASE, CONTROLLER_RELEASE).urn in ingress.dependencies
+    assert controller_release(stack_run).urn in ingress.dependencies
 
 
 def test_the_apps_ingress_is_the_same_with_either_controller(
@@ -128,7 +124,7 @@ def test_the_apps_ingress_is_the_same_with_either_controller(
 def test_controller_service_is_traefik_traefik_and_outputs_keep_their_names(
     dev: ProgramRun, dev_traefik: ProgramRun
 ) -> None:
-    lookup = dev_traefik.one(SERVICE, "ingress-controller-service")
+    lookup = controller_service(dev_traefik)
     assert lookup.id == "traefik/traefik"
     assert set(dev_traefik.outputs) == set(dev.outputs)
     assert dev_traefik.outputs["url"] == f"http://{LOAD_BALANCER_IP}"
@@ -162,7 +158,7 @@ def test_ingress_off_finds_the_traefik_another_stack_installed() -> None:
         nodePool={},
         ingress={"enabled": False, "controller": "traefik"},
     )
-    assert result.one(SERVICE, "ingress-controller-service").id == "traefik/traefik"
+    assert controller_service(result).id == "traefik/traefik"
 
 
 def test_the_offline_preview_shows_traefik(capsys: pytest.CaptureFixture[str]) -> None:

@@ -178,6 +178,7 @@ def document(run: ProgramRun, rendered: Rendered | None = None) -> dict[str, Any
                 "provider": r.provider_urn or None,
                 "dependencies": sorted(r.dependencies),
                 "replaceOnChanges": r.replace_on_changes,
+                "aliases": r.aliases,
                 "inputs": plain(r.inputs),
             }
             for r in run.resources

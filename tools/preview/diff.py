@@ -217,9 +217,11 @@ def _config_changes(base: dict[str, Any], head: dict[str, Any]) -> list[Change]:
 def _resource_changes(base: dict[str, Any], head: dict[str, Any]) -> list[Change]:
     before = {_unstacked(r["urn"]): r for r in base.get("resources") or []}
     after = {_unstacked(r["urn"]): r for r in head.get("resources") or []}
+    renamed = _renamed(before, after)
+    taken = set(renamed.values())
     changes = []
-    for urn in [*before, *(urn for urn in after if urn not in before)]:
-        old, new = before.get(urn), after.get(urn)
+    for urn in [*before, *(urn for urn in after if urn not in before and urn not in taken)]:
+        old, new = before.get(urn), after.get(renamed.get(urn, urn))
         label = f"{(new or old or {})['type']} {(new or old or {})['name']}"
         if old is None or new is None:
             changes.append(Change("resources", label, "add" if old is None else "remove"))
@@ -237,8 +239,25 @@ def _resource_changes(base: dict[str, Any], head: dict[str, Any]) -> list[Change
         )
         if replaced_by and old.get("protect"):
             change.notes.append("protected: `pulumi up` refuses to replace it until unprotected")
+        if urn in renamed:
+            change.notes.append(f"was {old['name']}: an alias keeps its state")
         changes.append(change)
     return changes
+
+
+def _renamed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, str]:
+    """Old URN -> new URN for what the engine would take over through an alias: a new URN
+    that the base lacks is looked up by its aliases, in order, among the base's URNs that the
+    head no longer declares (pulumi/pkg/resource/deploy/step_generator.go, generateSteps)."""
+    renamed: dict[str, str] = {}
+    for urn, resource in after.items():
+        if urn in before:
+            continue
+        for alias in map(_unstacked, resource.get("aliases") or []):
+            if alias in before and alias not in after and alias not in renamed:
+                renamed[alias] = urn
+                break
+    return renamed
 
 
 def _unstacked(urn: str) -> str:

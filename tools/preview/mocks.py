@@ -31,10 +31,13 @@ from configuration.cli import (
     cli_config,
 )
 from configuration.cluster import DEFAULT_KUBERNETES_VERSION
-from tools.preview.recorded import ProgramRun, Registration, masked, timeouts
+from configuration.controllers import SIDE_BY_SIDE_SERVICE
+from tools.preview.recorded import ProgramRun, Registration, alias_urns, masked, timeouts
 
 # Documentation values (RFC 5737, a placeholder id): nothing here looks like a real credential.
 LOAD_BALANCER_IP = "203.0.113.10"
+# Each load balancer has its own address: Traefik's side-by-side Service gets another one.
+SIDE_BY_SIDE_IP = "203.0.113.20"
 # What a referenced stack (cluster.mode stack) exports, when a run is not given other outputs.
 REFERENCED_STACK_OUTPUTS: dict[str, Any] = {
     "kubeconfig": PLACEHOLDER_KUBECONFIG,
@@ -95,10 +98,12 @@ class OfflineMocks(Mocks):
             return f"{args.inputs.get('namespace')}/{args.inputs.get('name')}", state
         if args.typ == "kubernetes:core/v1:Service" and args.resource_id:
             namespace, _, name = args.resource_id.partition("/")
+            side_by_side = name.endswith(f"-{SIDE_BY_SIDE_SERVICE}")
+            address = SIDE_BY_SIDE_IP if side_by_side else LOAD_BALANCER_IP
             state |= {
                 "metadata": {"name": name, "namespace": namespace},
                 "spec": {"type": "LoadBalancer"},
-                "status": {"loadBalancer": {"ingress": [{"ip": LOAD_BALANCER_IP}]}},
+                "status": {"loadBalancer": {"ingress": [{"ip": address}]}},
             }
             return args.resource_id, state
         metadata = args.inputs.get("metadata") or {}
@@ -262,6 +267,7 @@ def _run_program(
                     ignore_changes=list(getattr(request, "ignoreChanges", [])),
                     replace_on_changes=list(getattr(request, "replaceOnChanges", [])),
                     custom_timeouts=timeouts(getattr(request, "customTimeouts", None)),
+                    aliases=alias_urns(getattr(request, "aliases", []), urn),
                 )
             )
 

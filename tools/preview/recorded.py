@@ -34,6 +34,7 @@ class Registration:
     ignore_changes: list[str] = field(default_factory=list)
     replace_on_changes: list[str] = field(default_factory=list)
     custom_timeouts: dict[str, str] = field(default_factory=dict)  # create/update/delete
+    aliases: list[str] = field(default_factory=list)  # the URNs the state may still hold it at
 
     @property
     def provider_urn(self) -> str:
@@ -76,6 +77,30 @@ def masked(value: Any) -> Any:
     if isinstance(value, list):
         return [masked(item) for item in value]
     return value
+
+
+def alias_urns(aliases: Any, urn: str) -> list[str]:
+    """The URNs the engine derives from a registration's aliases: an URN as given, or a spec
+    (name, type, parent) applied to the resource's own URN,
+    `urn:pulumi:<stack>::<project>::<parent types$>type::<name>` (as the mocks spell URNs:
+    they keep the stack's type in the chain, where the engine drops it)."""
+    found = []
+    for alias in aliases:
+        if alias.WhichOneof("alias") == "spec":
+            spec = alias.spec
+            head, _, name = urn.rpartition("::")
+            head, _, qualified = head.rpartition("::")
+            parents, _, type_ = qualified.rpartition("$")
+            if spec.parentUrn:
+                parents = spec.parentUrn.rpartition("::")[0].rpartition("::")[2]
+            elif spec.noParent:
+                parents = ""
+            type_ = spec.type or type_
+            qualified = f"{parents}${type_}" if parents else type_
+            found.append(f"{head}::{qualified}::{spec.name or name}")
+        elif alias.urn:
+            found.append(alias.urn)
+    return found
 
 
 def timeouts(timeouts: Any) -> dict[str, str]:
