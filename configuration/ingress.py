@@ -68,7 +68,7 @@ class IngressConfig(Section):
         json_schema_extra=docs(
             note="with controller traefik: `side-by-side` adds Traefik beside the serving "
             "ingress-nginx, `cut-over` makes Traefik serve, then `none` removes ingress-nginx "
-            "(see [Moving to Traefik](controllers.md#moving-to-traefik))"
+            "(see [the migration](controllers.md#leaving-ingress-nginx-without-downtime))"
         ),
     )
     # The next two default by controller: see configuration/controllers.py.
@@ -234,6 +234,14 @@ class IngressConfig(Section):
         """The controller whose load balancer the URL's address is: ingress-nginx until the
         cut-over of a migration, else the configured one."""
         return MIGRATION_SOURCE if self.migration == "side-by-side" else self.controller
+
+    @property
+    def running(self) -> tuple[ControllerName, ...]:
+        """The controllers that serve the Ingress in this phase: what either cannot do is not
+        done (both run from side-by-side to the cut-over, and a rollback makes either serve)."""
+        if self.migration == "none":
+            return (self.controller,)
+        return (MIGRATION_SOURCE, MIGRATION_TARGET)
 
     @property
     def moves_address(self) -> bool:

@@ -110,9 +110,16 @@ def cookie_and_https(given: Given) -> list[str]:
             )
         ]
     ingress: IngressConfig | None = given.sections.get("ingress")
-    controller = CONTROLLERS[ingress.controller] if ingress is not None else None
     feature = Feature.COOKIE_NOT_SECURE_OVER_HTTPS
-    if affinity.secure is False and https and controller and not controller.supports(feature):
+    controller = next(
+        (
+            CONTROLLERS[name]
+            for name in (ingress.running if ingress is not None else ())
+            if not CONTROLLERS[name].supports(feature)
+        ),
+        None,
+    )
+    if affinity.secure is False and https and controller:
         return [
             problem(
                 secure,
@@ -262,20 +269,20 @@ def controller_warnings(config: StackConfig) -> list[str]:
     """Settings that are valid but that the chosen controller cannot honour, naming the key."""
     if not config.app.enabled:
         return []
-    controller = CONTROLLERS[config.ingress.controller]
     affinity: AffinityConfig = config.affinity
     warnings = []
-    if affinity.mode == "balanced" and not controller.supports(Feature.BALANCED_AFFINITY):
-        mode = key("affinity", "mode")
-        warnings.append(
-            f"{mode} is balanced, but {controller.unsupported[Feature.BALANCED_AFFINITY]}. "
-            f"Set it to persistent to say so: pulumi config set --path {mode} persistent"
-        )
-    if affinity.change_on_failure and not controller.supports(Feature.CHANGE_ON_FAILURE):
-        warnings.append(
-            f"{key('affinity', 'changeOnFailure')} is true, but "
-            f"{controller.unsupported[Feature.CHANGE_ON_FAILURE]}"
-        )
+    for controller in (CONTROLLERS[name] for name in config.ingress.running):
+        if affinity.mode == "balanced" and not controller.supports(Feature.BALANCED_AFFINITY):
+            mode = key("affinity", "mode")
+            warnings.append(
+                f"{mode} is balanced, but {controller.unsupported[Feature.BALANCED_AFFINITY]}. "
+                f"Set it to persistent to say so: pulumi config set --path {mode} persistent"
+            )
+        if affinity.change_on_failure and not controller.supports(Feature.CHANGE_ON_FAILURE):
+            warnings.append(
+                f"{key('affinity', 'changeOnFailure')} is true, but "
+                f"{controller.unsupported[Feature.CHANGE_ON_FAILURE]}"
+            )
     return warnings
 
 

@@ -23,7 +23,7 @@ from pulumi.errors import RunError
 from components.app import ANNOTATION_PREFIX
 from configuration.base import PROJECT
 from configuration.controllers import CONTROLLERS
-from tools.check_affinity.client import Tls
+from tools.check_affinity.client import Connection
 from tools.check_affinity.watch import watch_sessions
 from tools.check_affinity.watch_model import Watch
 from tools.preview import helm
@@ -195,14 +195,18 @@ async def changed(change: Callable[[], None]) -> None:
 
 
 def watch_port(
-    port: int, scenario: Scenario, sessions: int = 12, scheme: str = "http", tls: Tls | None = None
+    port: int,
+    scenario: Scenario,
+    sessions: int = 12,
+    scheme: str = "http",
+    tls: Connection | None = None,
 ) -> dict:
     """A watch of `sessions` sessions, one request every 0.05 s each, that ends when
     `scenario` has seen what it waits for."""
     result = asyncio.run(
         watch_sessions(
             f"{scheme}://127.0.0.1:{port}/", "stickounet", 4 * EVENT_LIMIT, sessions, 0.05,
-            5.0, tls or Tls(), live=False, observe=scenario,
+            5.0, tls or Connection(), live=False, observe=scenario,
         )
     )  # fmt: skip
     report = result.as_json()

@@ -128,6 +128,9 @@ BAD_INPUT = [
     ("empty cookie name", ["http://127.0.0.1/", "--cookie-name", ""]),
     ("cookie name with a space", ["http://127.0.0.1/", "--cookie-name", "a b"]),
     ("CA and insecure together", ["https://127.0.0.1/", "--ca-cert", "x", "--insecure"]),
+    ("connect to a host name", ["http://a.example/", "--connect-to", "lb.example.net"]),
+    ("connect to an address with a port", ["http://a.example/", "--connect-to", "127.0.0.1:80"]),
+    ("connect to an empty address", ["http://a.example/", "--connect-to", ""]),
 ]
 
 

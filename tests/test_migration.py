@@ -207,3 +207,22 @@ def test_traefik_without_a_migration_takes_over_the_names_it_had_before_migratio
 def test_a_migration_that_cannot_work_is_refused_naming_the_key(ingress: dict, said: str) -> None:
     message = refused({"sticky-sessions:ingress": ingress})
     assert said in message, message
+
+
+def test_what_ingress_nginx_cannot_do_is_refused_while_it_still_runs() -> None:
+    https = {
+        "sticky-sessions:app.host": "sticky.example.com",
+        "sticky-sessions:tls": {"enabled": True, "email": "ops@example.com"},
+        "sticky-sessions:affinity": {"secure": False, "insecureWithTls": True},
+    }
+    traefik = {"sticky-sessions:ingress.controller": "traefik"}
+    assert run_ok(https | traefik).error is None  # Traefik alone honours it
+    for migration in ("side-by-side", "cut-over"):
+        message = refused(https | traefik | {"sticky-sessions:ingress.migration": migration})
+        assert "sticky-sessions:affinity.secure: false while the stack serves HTTPS" in message
+        assert "under ingress-nginx" in message
+
+
+def test_what_traefik_does_not_honour_is_said_from_the_side_by_side_phase() -> None:
+    warned = phase("side-by-side").warnings()
+    assert any("sticky-sessions:affinity.mode is balanced, but Traefik" in w for w in warned)

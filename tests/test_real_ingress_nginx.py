@@ -30,7 +30,7 @@ from tests.helpers import (
     with_annotations,
 )
 from tools.check_affinity.answers import EXIT_NOT_STICKY, EXIT_STICKY
-from tools.check_affinity.client import Tls
+from tools.check_affinity.client import Connection
 from tools.check_affinity.command import main
 from tools.check_affinity.watch import watch_sessions
 from tools.check_affinity.watch_model import Watch
@@ -282,7 +282,7 @@ def roll_out(
     watches = [
         watch_sessions(
             f"http://127.0.0.1:{lb.port}/", "stickounet", 4 * EVENT_LIMIT,
-            ROLLED_OUT_SESSIONS[mode], 0.1, 5.0, Tls(), live=False,
+            ROLLED_OUT_SESSIONS[mode], 0.1, 5.0, Connection(), live=False,
             observe=rollout_scenario(lb, pods, seen[mode]),
         )
         for mode, (lb, pods) in serving.items()

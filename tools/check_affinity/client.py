@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -19,11 +21,15 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
-class Tls:
-    """How the server's certificate is checked: the system's CAs, a CA file, or not at all."""
+class Connection:
+    """How every client of a run connects: how the server's certificate is checked (the
+    system's CAs, a CA file, or not at all), and the address to connect to instead of the URL
+    host's (`--connect-to`, curl's --resolve: the Host header and TLS server name stay the
+    URL's, so a hostname's Ingress and certificate are checked at another load balancer)."""
 
     ca_cert: Path | None = None
     insecure: bool = False
+    connect_to: str | None = None
 
     def context(self) -> ssl.SSLContext | bool:
         """What every client of a run shares: False (no check), True (aiohttp's verified
@@ -47,14 +53,42 @@ def _ca_context(ca_cert: Path) -> ssl.SSLContext:
         ) from None
 
 
-def new_client(connections: int, timeout: float, tls: Tls) -> aiohttp.ClientSession:
+def new_client(connections: int, timeout: float, connection: Connection) -> aiohttp.ClientSession:
     """A client with its own cookie jar (unsafe=True: the jar also keeps cookies of IP hosts,
     and a load balancer URL is usually an IP) and up to `connections` keep-alive connections."""
+    resolver = None if connection.connect_to is None else _Fixed(connection.connect_to)
     return aiohttp.ClientSession(
         cookie_jar=aiohttp.CookieJar(unsafe=True),
-        connector=aiohttp.TCPConnector(limit=connections, ssl=tls.context()),
+        connector=aiohttp.TCPConnector(
+            limit=connections, ssl=connection.context(), resolver=resolver
+        ),
         timeout=aiohttp.ClientTimeout(total=timeout),
     )
+
+
+class _Fixed(aiohttp.abc.AbstractResolver):
+    """Every host name resolves to one address (an IPv4 or IPv6 literal)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.family = socket.AF_INET6 if ":" in address else socket.AF_INET
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[Any]:
+        return [
+            {
+                "hostname": host,
+                "host": self.address,
+                "port": port,
+                "family": self.family,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+        ]
+
+    async def close(self) -> None:
+        return None
 
 
 async def _read_bounded(response: aiohttp.ClientResponse) -> bytes:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import math
 import os
@@ -36,7 +37,7 @@ from yarl import URL
 # The stack's default; the stack's `cookieName` output wins when the URL comes from a stack.
 from configuration.sections import DEFAULT_COOKIE_NAME
 from tools.check_affinity.answers import EXIT_ERROR, CheckError, printable, shown_url
-from tools.check_affinity.client import Tls, error_reason
+from tools.check_affinity.client import Connection, error_reason
 from tools.check_affinity.probe import probe, render_text
 
 MAX_REQUESTS, MAX_CLIENTS, MAX_CONCURRENCY, MAX_TIMEOUT = 10_000, 1_000, 100, 300.0
@@ -141,6 +142,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--report", type=Path, metavar="FILE.html", help="with --watch: also write the picture"
     )
+    parser.add_argument(
+        "--connect-to",
+        type=_address,
+        metavar="ADDRESS",
+        help="connect to this IP address, keeping the URL's host name (as curl --resolve): "
+        "such as the stack's migrationTestAddress",
+    )
     verification = parser.add_mutually_exclusive_group()
     verification.add_argument(
         "--ca-cert", type=Path, metavar="FILE", help="verify https against this CA (PEM)"
@@ -150,6 +158,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     return parser
+
+
+def _address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{printable(value)!r} is not an IP address, such as 203.0.113.20"
+        ) from None
 
 
 def _checked_url(url: str) -> str:
@@ -181,7 +198,7 @@ def _watch(args: argparse.Namespace, url: str, cookie_name: str) -> int:
             args.sessions,
             args.interval,
             args.timeout,
-            Tls(args.ca_cert, args.insecure),
+            Connection(args.ca_cert, args.insecure, args.connect_to),
             live=sys.stderr.isatty() and not args.json,
         )
     )
@@ -254,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.concurrency,
                     args.timeout,
                     progress,
-                    Tls(args.ca_cert, args.insecure),
+                    Connection(args.ca_cert, args.insecure, args.connect_to),
                 )
             )
     except CheckError as error:

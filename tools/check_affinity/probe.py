@@ -18,7 +18,7 @@ from tools.check_affinity.answers import (
     pod_name,
     shown_url,
 )
-from tools.check_affinity.client import Tls, fetch, new_client
+from tools.check_affinity.client import Connection, fetch, new_client
 
 BAR_WIDTH = 30
 
@@ -91,17 +91,17 @@ async def probe(
     concurrency: int,
     timeout: float,
     progress: tqdm | None = None,
-    tls: Tls | None = None,
+    connection: Connection | None = None,
 ) -> Report:
-    tls = tls or Tls()
-    report = Report(shown_url(url), cookie_name, requests, clients, insecure=tls.insecure)
+    connection = connection or Connection()
+    report = Report(shown_url(url), cookie_name, requests, clients, insecure=connection.insecure)
     gate = asyncio.Semaphore(concurrency)
 
     def tick() -> None:
         if progress is not None:
             progress.update(1)
 
-    async with new_client(concurrency, timeout, tls) as session:
+    async with new_client(concurrency, timeout, connection) as session:
         first = await fetch(session, url)  # alone: the rest reuse the cookie it sets
         report.sticky_pods[pod_name(first)] += 1
         report.cookie = cookie_attributes(first.set_cookies, cookie_name)
@@ -116,7 +116,7 @@ async def probe(
         await asyncio.gather(*(sticky_request() for _ in range(requests - 1)))
 
     async def fresh_client() -> None:
-        async with gate, new_client(1, timeout, tls) as fresh:
+        async with gate, new_client(1, timeout, connection) as fresh:
             report.spread_pods[pod_name(await fetch(fresh, url))] += 1
             tick()
 

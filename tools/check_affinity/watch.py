@@ -27,7 +27,7 @@ from tools.check_affinity.answers import (
     pod_name,
     shown_url,
 )
-from tools.check_affinity.client import Tls, fetch, new_client
+from tools.check_affinity.client import Connection, fetch, new_client
 from tools.check_affinity.watch_model import Session, Watch
 from tools.check_affinity.watch_text import live_line
 
@@ -47,7 +47,7 @@ async def watch_sessions(
     sessions: int,
     interval: float,
     timeout: float,
-    tls: Tls,
+    connection: Connection,
     live: bool,
     observe: Observer | None = None,
 ) -> Watch:
@@ -55,7 +55,7 @@ async def watch_sessions(
     end it early."""
     watch = Watch(
         shown_url(url), cookie_name, duration, interval, [Session() for _ in range(sessions)],
-        insecure=tls.insecure,
+        insecure=connection.insecure,
     )  # fmt: skip
     loop = asyncio.get_running_loop()
     # One future for "the watch is over" that every wait includes: waiting on it adds a callback,
@@ -75,7 +75,7 @@ async def watch_sessions(
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGINT, interrupt)
     try:
-        await _first_answer(watch, url, timeout, tls, stop)
+        await _first_answer(watch, url, timeout, connection, stop)
     except BaseException:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGINT)
@@ -95,7 +95,7 @@ async def watch_sessions(
         session = watch.sessions[index]
         # Sessions start spread over the first interval, not all in the same instant.
         await until_stopped_or(index * interval / len(watch.sessions))
-        async with new_client(1, timeout, tls) as client:
+        async with new_client(1, timeout, connection) as client:
             while not stop.done() and now() < duration:
                 sent = now()
                 request = asyncio.ensure_future(fetch(client, url, retries=0))
@@ -150,11 +150,11 @@ async def watch_sessions(
 
 
 async def _first_answer(
-    watch: Watch, url: str, timeout: float, tls: Tls, stop: asyncio.Future[None]
+    watch: Watch, url: str, timeout: float, connection: Connection, stop: asyncio.Future[None]
 ) -> None:
     """Can it watch at all? One request first: CheckError (exit 2) if not, or if Ctrl-C comes
     before it is answered."""
-    async with new_client(1, timeout, tls) as probe:
+    async with new_client(1, timeout, connection) as probe:
         request = asyncio.ensure_future(fetch(probe, url))
         either: set[asyncio.Future[Any]] = {request, stop}
         await asyncio.wait(either, return_when=FIRST_COMPLETED)

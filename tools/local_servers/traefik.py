@@ -111,9 +111,13 @@ def endpoint_slices(
     return slices
 
 
-def _answers(port: int) -> bool:
+def _answers(port: int, host: str | None = None) -> bool:
+    """Whether the Ingress answers at `port`, for its rule's `host` when it names one."""
+    request = urllib.request.Request(f"http://{LOOPBACK}:{port}/", headers={"Host": host or ""})
+    if host is None:
+        request.remove_header("Host")
     try:
-        with urllib.request.urlopen(f"http://{LOOPBACK}:{port}/", timeout=1) as response:
+        with urllib.request.urlopen(request, timeout=1) as response:
             return response.status == 200 and response.read().startswith(b"Hello")
     except (urllib.error.URLError, OSError):
         return False
@@ -152,7 +156,8 @@ def traefik(
             process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 3 * READY_TIMEOUT
-            while not _answers(port):
+            host = (ingress["spec"].get("rules") or [{}])[0].get("host")
+            while not _answers(port, host):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
                         f"Traefik did not serve the Ingress: {log.read_text()[-2000:]}"
