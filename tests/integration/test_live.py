@@ -159,3 +159,35 @@ def test_a_real_https_stack_is_sticky_with_a_secure_cookie(live_stack: object) -
             return
         time.sleep(15)
     pytest.fail(f"{url} was not sticky over HTTPS within 10 minutes")
+
+
+def test_a_real_stack_moves_to_traefik_keeping_its_address(live_stack: object) -> None:
+    """The three `pulumi up`s of README "Moving to Traefik", the address kept, stickiness
+    checked at each step (about 40 minutes: four load balancers are built)."""
+    from pulumi import automation as auto
+
+    def up(**ingress: str) -> dict[str, object]:
+        live_stack.set_all_config(
+            {f"sticky-sessions:ingress.{k}": auto.ConfigValue(v) for k, v in ingress.items()},
+            path=True,
+        )
+        return {k: v.value for k, v in live_stack.up(on_output=print).outputs.items()}
+
+    address = up()["loadBalancerAddress"]
+    outputs = up(keepFloatingIp="true", loadBalancerIp=str(address))
+    assert outputs["loadBalancerAddress"] == address and outputs["servedBy"] == "ingress-nginx"
+
+    outputs = up(controller="traefik", migration="side-by-side")
+    url, test_address = str(outputs["url"]), str(outputs["migrationTestAddress"])
+    assert outputs["servedBy"] == "ingress-nginx" and test_address != address
+    assert check_affinity([url, "--connect-to", test_address]) == EXIT_STICKY
+    assert check_affinity([url]) == EXIT_STICKY
+
+    outputs = up(migration="cut-over")
+    assert outputs["servedBy"] == "traefik" and outputs["loadBalancerAddress"] == address
+    assert check_affinity([url]) == EXIT_STICKY
+
+    outputs = up(migration="none")
+    assert outputs["servedBy"] == "traefik" and outputs["loadBalancerAddress"] == address
+    assert "migrationTestAddress" not in outputs
+    assert check_affinity([url]) == EXIT_STICKY
