@@ -226,3 +226,10 @@ def test_what_ingress_nginx_cannot_do_is_refused_while_it_still_runs() -> None:
 def test_what_traefik_does_not_honour_is_said_from_the_side_by_side_phase() -> None:
     warned = phase("side-by-side").warnings()
     assert any("sticky-sessions:affinity.mode is balanced, but Traefik" in w for w in warned)
+
+
+def test_a_skipped_cut_over_shows_in_the_diff_as_traefik_changing_while_nginx_goes() -> None:
+    skipped = compare(document(phase("side-by-side")), document(phase("none")), "s", "n")
+    changed = {c.label: c.action for c in skipped.changes if c.section == "resources"}
+    assert changed[f"{RELEASE} {NGINX_RELEASE}"] == "remove"
+    assert changed[f"{RELEASE} {TRAEFIK_RELEASE}"] == "update"
