@@ -249,6 +249,47 @@ ROWS = [
     row("node pool in stack mode", FROM_STACK + POOL + "    flavor: b3-16\n", "nodePool.flavor"),
     # --- messages that help --------------------------------------------------------------------
     row("controller typo: one line", INGRESS + "    controller: nginx\n", "ingress.controller"),
+    # --- the move to Traefik, mistaken ------------------------------------------------------
+    row("migration capitalised", INGRESS + "    migration: Side-By-Side\n", "ingress.migration"),
+    row("migration a boolean", INGRESS + "    migration: true\n", "ingress.migration"),
+    row("migration a list", INGRESS + "    migration: [side-by-side]\n", "ingress.migration"),
+    row("migration empty", INGRESS + "    migration: ''\n", "ingress.migration"),
+    row(
+        "migration with underscores", INGRESS + "    migration: side_by_side\n", "ingress.migration"
+    ),
+    row(
+        "migration back to ingress-nginx",
+        INGRESS + "    migration: cut-over\n",
+        "ingress.migration",
+    ),
+    row(
+        "migration in an app stack",
+        FROM_STACK + INGRESS + "    enabled: false\n    controller: traefik\n"
+        "    migration: side-by-side\n",
+        "ingress.migration",
+    ),
+    row(
+        "address moved, not kept",
+        INGRESS
+        + "    controller: traefik\n    migration: cut-over\n    loadBalancerIp: 51.210.1.10\n",
+        "ingress.keepFloatingIp",
+    ),
+    row(
+        "--set migration with a space",
+        "",
+        "ingress.migration",
+        EXIT_INVALID,
+        "sticky-sessions:ingress.controller=traefik",
+        "sticky-sessions:ingress.migration=side-by-side ",
+    ),
+    row(
+        "--set a migration phase",
+        "",
+        None,
+        EXIT_OK,
+        "sticky-sessions:ingress.controller=traefik",
+        "sticky-sessions:ingress.migration=cut-over",
+    ),
     row("min above max: fix maxNodes", POOL + "    minNodes: 3\n    maxNodes: 2\n", "maxNodes 3"),
     row(
         "desired above max",
