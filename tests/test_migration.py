@@ -233,3 +233,34 @@ def test_a_skipped_cut_over_shows_in_the_diff_as_traefik_changing_while_nginx_go
     changed = {c.label: c.action for c in skipped.changes if c.section == "resources"}
     assert changed[f"{RELEASE} {NGINX_RELEASE}"] == "remove"
     assert changed[f"{RELEASE} {TRAEFIK_RELEASE}"] == "update"
+
+
+@needs_helm
+@pytest.mark.parametrize("migration", ["side-by-side", "cut-over"])
+def test_prod_passes_the_policy_pack_in_every_phase(migration: str) -> None:
+    from tests.test_charts import policy_violations
+    from tests.test_policy import check_resource, check_stack, mandatory
+
+    run = run_ok(
+        {
+            "sticky-sessions:ingress.controller": "traefik",
+            "sticky-sessions:ingress.migration": migration,
+        },
+        stack="prod",
+    )
+    assert mandatory(check_stack(run)) == []
+    for resource in run.resources:
+        assert check_resource(resource) == [], resource.name
+    for release in run.of_type(RELEASE):
+        for obj in rendered(run, release.name):
+            assert policy_violations(obj) == [], f"{obj['kind']} {obj['metadata']['name']}"
+
+
+@needs_helm
+def test_traefik_s_side_by_side_service_gets_the_proxy_protocol_of_the_load_balancer() -> None:
+    run = phase("side-by-side", proxyProtocol=True, proxyProtocolTrustedCidrs=("10.0.0.0/16",))
+    [test] = services(run, TRAEFIK_RELEASE).values()
+    assert test["metadata"]["annotations"]["loadbalancer.openstack.org/proxy-protocol"] == "true"
+    assert "--entryPoints.web.proxyProtocol.trustedIPs=10.0.0.0/16" in arguments(
+        run, TRAEFIK_RELEASE
+    )
