@@ -63,14 +63,16 @@ class IngressController(pulumi.ComponentResource):
         *,
         controller: ControllerName | None = None,
         role: Role = "serves",
-        owns_class: bool = True,
+        ingress_class: str | None = None,
         after: Sequence[pulumi.Resource] = (),
         formerly: str | None = None,
     ) -> None:
-        """`controller`: which one (default: the configured one); `owns_class`: it declares the
-        `nginx` IngressClass (one of the two does during a migration); `after`: what its
-        release waits for; `formerly`: the name its resources had (aliases, so that the state
-        follows a rename instead of replacing everything)."""
+        """`controller`: which one, with its chart's namespace and pinned version (default: the
+        configured one, with ingress.namespace and ingress.chartVersion); `ingress_class`: the
+        resource name of the `nginx` IngressClass when this component declares it (one of the
+        two does during a migration); `after`: what its release waits for; `formerly`: the name
+        its resources had (aliases, so that the state follows a rename instead of replacing
+        everything)."""
         was = (lambda child: [pulumi.Alias(name=f"{formerly}{child}")]) if formerly else None
         super().__init__(
             "sticky-sessions:index:IngressController",
@@ -112,13 +114,13 @@ class IngressController(pulumi.ComponentResource):
         )
         # What the app's Ingress must wait for before it is created.
         self.ready: list[pulumi.Resource] = [self.release]
-        if owns_class:
+        if ingress_class is not None:
             # Ours, not a chart's: both controllers serve it, so it outlives a change of
             # controller and the app's Ingress keeps its class. Its name is the same under
             # either controller's component, so the state keeps it whichever declares it.
             self.ready.append(
                 k8s.networking.v1.IngressClass(
-                    "ingress-ingress-class",
+                    ingress_class,
                     metadata={"name": INGRESS_CLASS_NAME},
                     spec=ingress_class_spec(),
                     opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
@@ -209,13 +211,19 @@ def build_controller(
         controller: COMPONENT_NAMES[controller].replace("ingress", name, 1)
         for controller in COMPONENT_NAMES
     }
+    ingress_class = f"{name}-ingress-class"
     if ingress.migration == "none":
         # Traefik's resources had ingress-nginx's names before migrations existed (and have
         # them in the state of a stack that switched directly): the aliases take them over.
         # Never during a migration, where ingress-nginx holds those names.
         formerly = name if names[ingress.controller] != name else None
         only = IngressController(
-            names[ingress.controller], ingress, opts, trusted, formerly=formerly
+            names[ingress.controller],
+            ingress,
+            opts,
+            trusted,
+            ingress_class=ingress_class,
+            formerly=formerly,
         )
         return Controllers(only, ingress.controller)
     source = IngressController(
@@ -225,6 +233,7 @@ def build_controller(
         trusted,
         controller=MIGRATION_SOURCE,
         role="serves" if ingress.migration == "side-by-side" else "standby",
+        ingress_class=ingress_class,
     )
     target = IngressController(
         names[MIGRATION_TARGET],
@@ -232,7 +241,6 @@ def build_controller(
         opts,
         trusted,
         role="tested" if ingress.migration == "side-by-side" else "serves",
-        owns_class=False,
         # At the cut-over, ingress-nginx's Service lets the address go before Traefik's new
         # Service asks for it.
         after=[source.release] if ingress.moves_address else [],

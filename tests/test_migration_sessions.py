@@ -155,7 +155,10 @@ def test_the_side_by_side_address_is_checked_with_the_site_s_host_name(
         code = check_affinity([url, "--connect-to", "127.0.0.1", "--json", "--clients", "12"])
         report = json.loads(capsys.readouterr().out)
         assert code == EXIT_STICKY, report
-        assert set(report["spread"]["pods"]) == set(PODS)
+        # Balanced over the pods: a dozen fresh clients do not always reach all three (one
+        # run in seven reached two).
+        spread = set(report["spread"]["pods"])
+        assert spread <= set(PODS) and len(spread) >= 2, report
 
 
 @EITHER_MODE
