@@ -264,3 +264,23 @@ def test_traefik_s_side_by_side_service_gets_the_proxy_protocol_of_the_load_bala
     assert "--entryPoints.web.proxyProtocol.trustedIPs=10.0.0.0/16" in arguments(
         run, TRAEFIK_RELEASE
     )
+
+
+def test_the_dns_record_follows_the_serving_controller_through_the_phases() -> None:
+    dns = {"app.host": "sticky.example.com", "dns.zone": "example.com"}
+    overrides = {f"sticky-sessions:{key}": value for key, value in dns.items()}
+    for migration, reads in (
+        ("side-by-side", "ingress-controller-service"),
+        ("cut-over", "ingress-traefik-controller-service"),
+    ):
+        run = run_ok(
+            overrides
+            | {
+                "sticky-sessions:ingress.controller": "traefik",
+                "sticky-sessions:ingress.migration": migration,
+            }
+        )
+        record = run.one("ovh:Domain/zoneRecord:ZoneRecord")
+        assert run.one(SERVICE, reads).urn in record.dependencies, migration
+        assert record.inputs["target"] == LOAD_BALANCER_IP  # never the side-by-side address
+        assert run.outputs["dnsRecord"].endswith(f"IN A {LOAD_BALANCER_IP}")
