@@ -25,6 +25,7 @@ from tests.helpers import (
 )
 from tools.preview.command import document
 from tools.preview.diff import compare
+from tools.preview.highlights import highlights
 from tools.preview.mocks import LOAD_BALANCER_IP, SIDE_BY_SIDE_IP
 from tools.preview.recorded import ProgramRun, plain
 
@@ -284,3 +285,21 @@ def test_the_dns_record_follows_the_serving_controller_through_the_phases() -> N
         assert run.one(SERVICE, reads).urn in record.dependencies, migration
         assert record.inputs["target"] == LOAD_BALANCER_IP  # never the side-by-side address
         assert run.outputs["dnsRecord"].endswith(f"IN A {LOAD_BALANCER_IP}")
+
+
+def test_the_preview_says_what_each_release_does_in_the_phase() -> None:
+    def said(run: ProgramRun, release: str) -> list[str]:
+        return highlights(run.one(RELEASE, release))
+
+    side_by_side, cut_over = phase("side-by-side"), phase("cut-over", **KEPT)
+    assert (
+        "Ingress status: not written (tested side by side at Service traefik-side-by-side)"
+        in said(side_by_side, TRAEFIK_RELEASE)
+    )
+    assert not any("Ingress status" in line for line in said(side_by_side, NGINX_RELEASE))
+    assert said(cut_over, NGINX_RELEASE)[-2:] == [
+        "Ingress status: not written (stands by after the cut-over)",
+        "load balancer Service: none (its address went to Traefik)",
+    ]
+    assert not any("Ingress status" in line for line in said(cut_over, TRAEFIK_RELEASE))
+    assert "load balancer Service" not in " ".join(said(phase("cut-over"), NGINX_RELEASE))

@@ -94,7 +94,7 @@ def highlights(resource: Registration) -> list[str]:
         ]
         if replicas is not None:
             lines.append(f"controller replicas: {replicas}")
-        return lines
+        return lines + _role_lines(inputs.get("name"), values)
     lines = []
     if metadata.get("name"):
         where = f"{metadata['namespace']}/" if metadata.get("namespace") else ""
@@ -123,3 +123,22 @@ def highlights(resource: Registration) -> list[str]:
                 )
         lines += [f"annotation {k}: {v}" for k, v in (metadata.get("annotations") or {}).items()]
     return lines
+
+
+def _role_lines(release: Any, values: dict[str, Any]) -> list[str]:
+    """What a controller's release does to the Ingress status and the address, when a migration
+    phase makes it not the plain serving controller (the preview says the phase at a glance)."""
+    nginx = values.get("controller") or {}
+    if nginx:
+        lines = []
+        if (nginx.get("extraArgs") or {}).get("update-status") == "false":
+            lines.append("Ingress status: not written (stands by after the cut-over)")
+        if (nginx.get("service") or {}).get("enabled") is False:
+            lines.append("load balancer Service: none (its address went to Traefik)")
+        return lines
+    service = values.get("service") or {}
+    provider = (values.get("providers") or {}).get("kubernetesIngressNGINX") or {}
+    if (provider.get("publishService") or {}).get("enabled") is False:
+        extra = ", ".join(f"{release}-{name}" for name in service.get("additionalServices") or {})
+        return [f"Ingress status: not written (tested side by side at Service {extra})"]
+    return []
