@@ -206,7 +206,7 @@ def build_controller(
     from."""
     if not ingress.enabled:
         existing = ExistingIngressController(name, ingress, opts)
-        return Controllers(existing, ingress.controller)
+        return Controllers(existing, ingress.served_by)
     names = {
         controller: COMPONENT_NAMES[controller].replace("ingress", name, 1)
         for controller in COMPONENT_NAMES
@@ -225,7 +225,7 @@ def build_controller(
             ingress_class=ingress_class,
             formerly=formerly,
         )
-        return Controllers(only, ingress.controller)
+        return Controllers(only, ingress.served_by)
     source = IngressController(
         names[MIGRATION_SOURCE],
         ingress,
@@ -246,5 +246,5 @@ def build_controller(
         after=[source.release] if ingress.moves_address else [],
     )
     if ingress.migration == "side-by-side":
-        return Controllers(source, MIGRATION_SOURCE, others=[target], tested=target)
-    return Controllers(target, MIGRATION_TARGET, others=[source])
+        return Controllers(source, ingress.served_by, others=[target], tested=target)
+    return Controllers(target, ingress.served_by, others=[source])

@@ -44,9 +44,10 @@ LOAD_BALANCER_FLAVOR_ID_ANNOTATION = "loadbalancer.openstack.org/flavor-id"
 KEEP_FLOATING_IP_ANNOTATION = "loadbalancer.openstack.org/keep-floatingip"
 ANNOTATIONS_BYTES = 256 * 1024 - 1024  # Kubernetes' 256 KiB, less what the stack adds itself
 
-# The way out of ingress-nginx, one `pulumi up` per phase (docs/controllers.md, "Moving to
-# Traefik"): `side-by-side` adds Traefik next to the serving ingress-nginx, `cut-over` makes
-# Traefik serve, and `none` with controller traefik then removes ingress-nginx.
+# The way out of ingress-nginx, one `pulumi up` per phase (docs/controllers.md, "Leaving
+# ingress-nginx without downtime"): `side-by-side` adds Traefik next to the serving
+# ingress-nginx, `cut-over` makes Traefik serve, and `none` with controller traefik then removes
+# ingress-nginx.
 MigrationPhase = Literal["none", "side-by-side", "cut-over"]
 MIGRATION_SOURCE: ControllerName = "ingress-nginx"
 MIGRATION_TARGET: ControllerName = "traefik"

@@ -8,22 +8,18 @@ check's own hostile inputs are in tests/test_check_affinity_hostile.py.)
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import project_copy
 from tests.hostile_inputs import MARKER, ROWS
 from tools.preview.command import EXIT_FAILED, EXIT_INVALID, EXIT_OK, main
-from tools.preview.mocks import PROJECT_DIR
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("project")
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(PROJECT_DIR / name, directory / name)
-    return directory
+    return project_copy(tmp_path_factory.mktemp("project"))
 
 
 def _preview(project: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

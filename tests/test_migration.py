@@ -51,7 +51,7 @@ def services(run: ProgramRun, release: str) -> dict[str, dict[str, Any]]:
 
 def arguments(run: ProgramRun, release: str) -> list[str]:
     [deployment] = by_kind(rendered(run, release, include_crds=False), "Deployment")
-    [container] = [c for c in deployment["spec"]["template"]["spec"]["containers"]]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
     return container["args"]
 
 

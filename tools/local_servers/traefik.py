@@ -113,9 +113,8 @@ def endpoint_slices(
 
 def _answers(port: int, host: str | None = None) -> bool:
     """Whether the Ingress answers at `port`, for its rule's `host` when it names one."""
-    request = urllib.request.Request(f"http://{LOOPBACK}:{port}/", headers={"Host": host or ""})
-    if host is None:
-        request.remove_header("Host")
+    headers = {"Host": host} if host else {}
+    request = urllib.request.Request(f"http://{LOOPBACK}:{port}/", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=1) as response:
             return response.status == 200 and response.read().startswith(b"Hello")
